@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+# devlink health for Rust drivers. See README.md.
+#
+#   make test [T=name]   build, boot one VM, run every test (or those matching)
+#   make demo            walk through devlink health in a VM
+#   make env             where the tree, the build and the modules are
+#   make patches [PATCH_DIR=dir]   the in-tree part as a patch series
+#   make check           rustfmt, clippy, checkpatch, shellcheck-free lints
+#
+# KDIR=/path/to/linux uses that kernel tree instead of Debian's linux-source.
+
+SHELL := /bin/bash
+export KDIR T
+
+.PHONY: all setup prepare kernel modules test demo env patches check clean
+
+all: modules
+
+setup:
+	@scripts/setup.sh
+
+prepare:
+	@scripts/build.sh prepare
+
+kernel:
+	@scripts/build.sh kernel
+
+modules:
+	@scripts/build.sh all
+
+test:
+	@scripts/test.sh
+
+demo:
+	@scripts/demo.sh
+
+env:
+	@scripts/env.sh
+
+patches:
+	@scripts/patches.sh $(PATCH_DIR)
+
+check:
+	@scripts/check.sh
+
+clean:
+	@scripts/clean.sh

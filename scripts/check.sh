@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: the lints a patch must pass before it is sent.
+#  - the series describes every in-tree file
+#  - rustfmt (the kernel's .rustfmt.toml) on all Rust code
+#  - our modules build warning-free with W=1 and CLIPPY=1
+#  - checkpatch.pl on C, headers, scripts and the generated patch series
+#  - shellcheck on scripts, when installed
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+"$TOP/scripts/build.sh" kernel
+fail=0
+step() { printf '%-40s' "$1"; }
+ok() { echo ok; }
+bad() { echo "FAILED"; fail=1; }
+
+cd "$TOP"
+step "series"
+if "$TOP/scripts/series.sh" check; then ok; else bad; fi
+
+step "rustfmt"
+rs=$(git ls-files '*.rs')
+if [ -z "$rs" ] || rustfmt --check --config-path "$TREE/.rustfmt.toml" --edition 2021 $rs; then
+	ok
+else
+	bad
+fi
+
+step "clippy, W=1"
+make -s -C "$BUILD" M="$TOP" clean >/dev/null
+if make -C "$BUILD" M="$TOP" W=1 CLIPPY=1 -j"$(nproc)" modules >"$BUILD/clippy.log" 2>&1 &&
+	! grep -E '(warning|error)(\[[^]]*\])?:' "$BUILD/clippy.log"; then
+	ok
+else
+	bad
+	grep -E -A8 '(warning|error)(\[[^]]*\])?:' "$BUILD/clippy.log" | head -n 60
+fi
+
+cp_opts=(--no-tree --strict --quiet --show-types --ignore SPDX_LICENSE_TAG)
+step "checkpatch (files)"
+files=$(git ls-files '*.c' '*.h' '*.sh' 'Kbuild' '*/Kbuild' 'scripts/*' | sort -u)
+if "$TREE/scripts/checkpatch.pl" "${cp_opts[@]}" -f $files; then ok; else bad; fi
+
+step "checkpatch (series)"
+pd=$(mktemp -d)
+if "$TOP/scripts/patches.sh" "$pd" >/dev/null &&
+	"$TREE/scripts/checkpatch.pl" --strict --quiet --show-types "$pd"/0*-*.patch \
+		--ignore COVER_LETTER; then
+	ok
+else
+	bad
+fi
+rm -rf "$pd"
+
+if command -v shellcheck >/dev/null; then
+	step "shellcheck"
+	if shellcheck -x -e SC1090,SC1091 $(git ls-files '*.sh' 'scripts/*' | sort -u); then ok; else bad; fi
+fi
+
+[ $fail = 0 ] || die "lints failed (see above)"
+echo "all lints pass"

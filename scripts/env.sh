@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Where everything is. Sourced by the other scripts; run, it prints the
+# assignments that 'make env' documents (one NAME=value per line).
+#
+# The kernel source is Debian's linux-source-7.3 unless KDIR names a tree of
+# the user's. Either way the build works on a copy (TREE) that carries the
+# in-tree part; the source itself is never modified. The build directory is
+# keyed by the kernel version and a hash of everything that decides the
+# configuration, so changing a fragment never wipes another build.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The configuration fragments, in merge order.
+rdl_fragments() {
+	echo "$TOP/config/vm.config"
+	echo "$TOP/config/debug.config"
+	if [ -d "$TOP/tools/testing/selftests" ]; then
+		find "$TOP/tools/testing/selftests" -name config -type f | sort
+	fi
+}
+
+rdl_locate() {
+	if [ -n "${KDIR:-}" ]; then
+		[ -f "$KDIR/Makefile" ] || die "KDIR=$KDIR is not a kernel source tree"
+		PRISTINE=$(cd "$KDIR" && pwd)
+		KVER=$(make -s -C "$PRISTINE" kernelversion 2>/dev/null) ||
+			die "KDIR=$KDIR: 'make kernelversion' failed"
+		TREE=$CACHE/tree/kdir-$(echo "$PRISTINE" | sha256sum | cut -c1-12)
+	else
+		PRISTINE=$(ls -d "$CACHE"/src/linux-"$KSERIES".* 2>/dev/null | sort -V | tail -n 1 || true)
+		[ -n "$PRISTINE" ] || PRISTINE=$CACHE/src/linux-$KSERIES.x
+		KVER=${PRISTINE##*/linux-}
+		TREE=$CACHE/tree/linux-$KVER
+	fi
+	local key
+	key=$( {
+		# The options asked for, not the comments and order of the
+		# fragments: a selftest folder repeating an option already asked
+		# for keeps the build.
+		rdl_fragments | xargs cat |
+			grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' | sort -u
+		echo "virtme-ng $VIRTME_NG_VERSION"
+		gcc --version 2>/dev/null | head -n 1
+		rustc --version 2>/dev/null
+		echo "bindgen $BINDGEN_VERSION"
+	} | sha256sum | cut -c1-12)
+	BUILD=$CACHE/build/$KVER-$key
+	IMAGE=$BUILD/arch/x86/boot/bzImage
+}
+
+# Our modules: every .ko that the top-level Kbuild builds.
+rdl_modules() {
+	sed -n 's|^obj-m[[:space:]]*+=[[:space:]]*||p' "$TOP/Kbuild" | while read -r d; do
+		sed -n 's|^obj-m[[:space:]]*+=[[:space:]]*\(.*\)\.o|\1|p' "$TOP/$d/Kbuild" |
+			while read -r m; do echo "$TOP/${d%/}/$m.ko"; done
+	done
+}
+
+rdl_print_env() {
+	local ko name
+	echo "KSRC=$TREE"
+	echo "KBUILD=$BUILD"
+	echo "KIMAGE=$IMAGE"
+	echo "KVERSION=$KVER"
+	echo "NETDEVSIM_KO=$BUILD/drivers/net/netdevsim/netdevsim.ko"
+	echo "E1000_KO=$BUILD/drivers/net/ethernet/intel/e1000/e1000.ko"
+	for ko in $(rdl_modules); do
+		name=$(basename "$ko" .ko | tr 'a-z-' 'A-Z_')
+		echo "${name}_KO=$ko"
+	done
+}
+
+rdl_locate
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	rdl_print_env
+fi

@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the VM: the devlink health story, command by command.
+# Until rdevsim exists, the device is the kernel's own netdevsim.
+set -u
+OUT=$1
+set -a
+# shellcheck source=/dev/null
+. "$OUT/env.sh"
+set +a
+
+say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
+run() {
+	printf '$ %s\n' "$*"
+	"$@" 2>&1 | grep -v '^kernel answers: Success'
+}
+
+DEV=netdevsim/netdevsim10
+DFS=/sys/kernel/debug/netdevsim/netdevsim10/health
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+
+say "Load netdevsim and create device 10 with one port"
+run insmod "$NETDEVSIM_KO"
+run sh -c 'echo "10 1" > /sys/bus/netdevsim/new_device'
+run devlink dev
+run devlink dev info "$DEV"
+
+say "Each device has health reporters, one per kind of error"
+run devlink health show "$DEV"
+
+say "Watch health events in the background"
+devlink mon health >"$OUT/mon.txt" 2>&1 &
+mon=$!
+sleep 1
+
+say "The driver detects an error and reports it (here: a debugfs knob)"
+run sh -c "echo 'firmware stopped answering' > $DFS/break_health"
+run devlink health show "$DEV" reporter dummy
+
+say "The report stored a dump of the device state at the time of the error"
+run devlink health dump show "$DEV" reporter dummy
+
+say "diagnose shows the live state; recover was automatic (auto_recover true)"
+run devlink health diagnose "$DEV" reporter dummy
+
+say "With auto_recover off, the reporter stays in error until recovered by hand"
+run devlink health set "$DEV" reporter dummy auto_recover false grace_period 0
+run devlink health dump clear "$DEV" reporter dummy
+run sh -c "echo 'link flapped' > $DFS/break_health"
+run devlink health show "$DEV" reporter dummy
+run devlink health recover "$DEV" reporter dummy
+run devlink -j -p health show "$DEV" reporter dummy
+
+say "A recover that fails tells the user why"
+run sh -c "echo Y > $DFS/fail_recover"
+run devlink health recover "$DEV" reporter dummy
+run sh -c "echo N > $DFS/fail_recover"
+
+say "Health events seen by 'devlink mon health'"
+kill $mon
+wait $mon 2>/dev/null
+cat "$OUT/mon.txt"
+
+say "Clean up"
+run sh -c 'echo 10 > /sys/bus/netdevsim/del_device'
+run rmmod netdevsim

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the build scripts. Sourced, never run.
+
+# The cache lives outside the work tree so that fresh clones (CI) and later
+# sessions reuse the toolchain, the kernel source and the kernel build.
+CACHE=${RDL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rust-devlink}
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+KSERIES=7.3
+BINDGEN_VERSION=0.73.2
+LIBCLANG_VERSION=18.1.1
+VIRTME_NG_VERSION=1.42
+PYYAML_VERSION=6.0.2
+
+VENV=$CACHE/venv
+export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
+export LIBCLANG_PATH
+LIBCLANG_PATH=$(echo "$VENV"/lib/python3*/site-packages/clang/native)
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# One clear line, then stop.
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# Run a noisy step with its output in a log file; on failure show the tail
+# of the log and the one line that says what went wrong.
+quiet() {
+	local what=$1 logf=$2
+	shift 2
+	if ! "$@" >"$logf" 2>&1; then
+		tail -n 20 "$logf" >&2
+		die "$what failed (full log: $logf)"
+	fi
+}

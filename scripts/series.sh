@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The in-tree part as a patch series. Each directory series/NNNN-slug/ is one
+# patch:
+#   message   the commit message (subject line, blank line, body)
+#   files     paths of files this patch adds, taken whole from the repository
+#   *.diff    edits to files of the tree (or of earlier patches), applied in
+#             name order with 'git apply'
+#
+#   series.sh check                     every in-tree file belongs to a patch
+#   series.sh stage PRISTINE DIR        write every file the series touches,
+#                                       at its final content, under DIR
+#   series.sh commits REPO BASE         add one commit per patch on top of
+#                                       BASE in git repository REPO, print
+#                                       the last commit
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+S=$TOP/series
+# Directories of the repository that mirror the kernel tree's in-tree part.
+INTREE="rust include"
+
+patches() { find "$S" -mindepth 1 -maxdepth 1 -type d | sort; }
+files_of() { [ -f "$1/files" ] && grep -v '^[[:space:]]*\(#\|$\)' "$1/files" || true; }
+diffs_of() { find "$1" -maxdepth 1 -name '*.diff' | sort; }
+diff_targets() { sed -n 's|^+++ b/||p' "$1"; }
+
+check() {
+	local claimed p f bad=0
+	claimed=$(for p in $(patches); do files_of "$p"; done | sort)
+	if dup=$(echo "$claimed" | uniq -d) && [ -n "$dup" ]; then
+		die "in more than one series patch: $dup"
+	fi
+	for f in $claimed; do
+		[ -f "$TOP/$f" ] || { echo "series: $f is listed but missing" >&2; bad=1; }
+	done
+	for f in $(cd "$TOP" && git ls-files $INTREE 2>/dev/null || true); do
+		echo "$claimed" | grep -qxF "$f" ||
+			{ echo "series: $f belongs to no patch (add it to a series/*/files)" >&2; bad=1; }
+	done
+	for p in $(patches); do
+		[ -s "$p/message" ] || { echo "series: $p has no message" >&2; bad=1; }
+	done
+	[ $bad = 0 ] || die "the series does not describe the in-tree part"
+}
+
+# Apply patch directory $1 onto the files under $2, fetching the files its
+# diffs touch from $3 (the pristine tree) on first use.
+apply_one() {
+	local p=$1 dir=$2 base=$3 f d
+	for f in $(files_of "$p"); do
+		mkdir -p "$dir/$(dirname "$f")"
+		cp "$TOP/$f" "$dir/$f"
+	done
+	for d in $(diffs_of "$p"); do
+		for f in $(diff_targets "$d"); do
+			if [ ! -e "$dir/$f" ] && [ -f "$base/$f" ]; then
+				mkdir -p "$dir/$(dirname "$f")"
+				cp "$base/$f" "$dir/$f"
+			fi
+		done
+		(cd "$dir" && git apply --whitespace=error-all "$d") ||
+			die "series: $d does not apply to this kernel tree"
+	done
+}
+
+stage() {
+	local p
+	check
+	for p in $(patches); do
+		apply_one "$p" "$2" "$1"
+	done
+}
+
+commits() {
+	local repo=$1 head p idx tmp tree f d
+	head=$(git -C "$repo" rev-parse "$2^{commit}")
+	idx=$(mktemp)
+	tmp=$(mktemp -d)
+	check
+	GIT_INDEX_FILE=$idx git -C "$repo" read-tree "$head"
+	for p in $(patches); do
+		for f in $(files_of "$p"); do
+			GIT_INDEX_FILE=$idx git -C "$repo" update-index --add --cacheinfo \
+				"100644,$(git -C "$repo" hash-object -w "$TOP/$f"),$f"
+		done
+		for d in $(diffs_of "$p"); do
+			GIT_INDEX_FILE=$idx git -C "$repo" apply --cached "$d" ||
+				die "series: $d does not apply"
+		done
+		tree=$(GIT_INDEX_FILE=$idx git -C "$repo" write-tree)
+		head=$(git -C "$repo" commit-tree "$tree" -p "$head" -F "$p/message")
+	done
+	rm -rf "$idx" "$tmp"
+	echo "$head"
+}
+
+cmd=$1
+shift
+case $cmd in
+check) check ;;
+stage) stage "$@" ;;
+commits) commits "$@" ;;
+*) die "series.sh: unknown command $cmd" ;;
+esac

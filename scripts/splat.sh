@@ -1,0 +1,13 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Kernel splats: reads a kernel log on stdin, prints each line that starts a
+# splat (without its timestamp) and exits 1 when there is one.
+#
+# These are the first lines of the kernel's own reports: WARN(), BUG(), oops,
+# lockdep, KASAN, KFENCE, UBSAN, SLUB debugging, debugobjects, kmemleak,
+# might_sleep(), the hung-task and RCU stall detectors, refcount and list
+# corruption checks. 'Call Trace' alone catches a dump_stack() from any other.
+PATTERN='(^|[^a-zA-Z])(BUG:|BUG [a-z]|WARNING:|KASAN:|KFENCE:|UBSAN:|Oops|Kernel panic|kernel BUG|general protection fault|Call Trace|possible circular locking|possible recursive locking|inconsistent lock state|inconsistent IRQ|lock held when returning|bad unlock balance|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|unreferenced object|ODEBUG:|refcount_t:|list_add corruption|list_del corruption|blocked for more than|self-detected stall|rcu_preempt detected stalls|Unable to handle kernel)'
+
+sed -e 's/^\[[ 0-9.]*\] //' | grep -E "$PATTERN" && exit 1
+exit 0

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the built kernel with virtme-ng over the host's root file system and
+# run one command in it as root:
+#   vm.sh OUTDIR COMMAND
+# OUTDIR is writable from the guest; everything else is read-only there.
+# Extra QEMU devices come from VM_QEMU_OPTS, extra kernel command line from
+# VM_APPEND. There is never a QEMU user-mode network: no guest traffic leaves
+# the VM. Software emulation is used unless KVM was seen to work on this
+# host (nested KVM is broken on some: "failed to set MSR").
+# The exit status is the command's.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+out=$1
+cmd=$2
+[ -f "$IMAGE" ] || die "no kernel image at $IMAGE: run 'make kernel' first"
+mkdir -p "$out"
+
+# Boot the kernel under KVM once, without a root file system: a kernel that
+# gets as far as looking for its root proves KVM works. The answer holds
+# until the host reboots.
+kvm_works() {
+	local probe=$CACHE/kvm-probe boot_id
+	boot_id=$(cat /proc/sys/kernel/random/boot_id)
+	if [ "$(sed -n 1p "$probe" 2>/dev/null)" != "$boot_id" ]; then
+		local verdict=no
+		if [ -w /dev/kvm ] &&
+			timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 512 -nographic \
+				-no-reboot -kernel "$IMAGE" -append "console=ttyS0 panic=-1" \
+				</dev/null 2>&1 | grep -q -m1 -E 'VFS: Unable to mount root|No working init'; then
+			verdict=yes
+		fi
+		printf '%s\n%s\n' "$boot_id" "$verdict" >"$probe"
+	fi
+	[ "$(sed -n 2p "$probe")" = yes ]
+}
+
+accel=(--disable-kvm)
+if [ "${VM_KVM:-auto}" != no ] && kvm_works; then
+	accel=()
+fi
+
+# slub_debug: red zones, poisoning and sanity checks on every slab (gcc
+# kernels have no KASAN); panic_on_warn stays off so that the run goes on and
+# every splat is collected.
+append="slub_debug=FZPU ${VM_APPEND:-}"
+
+set +e
+timeout "${VM_TIMEOUT:-2400}" vng --run "$IMAGE" --user root "${accel[@]}" \
+	--disable-microvm --cpus 2 --memory "${VM_MEMORY:-2G}" \
+	--rwdir "$out" --cwd "$TOP" --append "$append" \
+	${VM_QEMU_OPTS:+--qemu-opts="$VM_QEMU_OPTS"} \
+	--exec "$cmd" </dev/null
+rc=$?
+set -e
+[ $rc = 124 ] && echo "error: the VM did not finish within ${VM_TIMEOUT:-2400} s" >&2
+exit $rc
