@@ -30,7 +30,7 @@ results=$OUT/summary
 kunit() {
 	local log=$1
 	sed -e 's/^\[[ 0-9.]*\] //' "$log" | awk -v T="$T" '
-		/^    # [^ ]+: pass:[0-9]+ fail:[0-9]+/ {
+		/^ *# [^ ]+: pass:[0-9]+ fail:[0-9]+/ {
 			name = $2; sub(":$", "", name); counts[name] = $3 " " $4 " " $5
 		}
 		/^(not )?ok [0-9]+ [^ ]+/ {
