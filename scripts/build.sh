@@ -17,6 +17,7 @@ if [ -z "${KDIR:-}" ]; then
 	rdl_locate
 fi
 "$TOP/scripts/overlay.sh" "$PRISTINE" "$TREE"
+tc_provision
 
 # Every option a fragment asks for must be in the final .config: Kconfig
 # drops what it cannot satisfy without a word.
@@ -27,18 +28,16 @@ verify_config() {
 		CONFIG_*=*)
 			opt=${line%%=*}
 			val=${line#*=}
-			have=$(grep "^$opt=" "$BUILD/.config" | cut -d= -f2- || true)
 			;;
 		"# CONFIG_"*" is not set")
 			opt=${line#\# }
 			opt=${opt%% *}
 			val=n
-			have=$(grep "^$opt=" "$BUILD/.config" | cut -d= -f2- || true)
-			[ -n "$have" ] || have=n
 			;;
 		*) continue ;;
 		esac
-		if [ "$have" != "$val" ]; then
+		have=$(grep "^$opt=" "$BUILD/.config" | cut -d= -f2- || true)
+		if [ "$have" != "$val" ] && ! { [ "$val" = n ] && [ -z "$have" ]; }; then
 			echo "config: $opt=$val was asked for, the kernel has ${have:-n}" >&2
 			bad=1
 		fi
@@ -46,18 +45,24 @@ verify_config() {
 	[ $bad = 0 ] || die "requested kernel options did not survive olddefconfig (see above)"
 }
 
+# virtme-ng's minimal configuration (what its guest needs: 9p, virtio,
+# serial console ...), then our fragments, then olddefconfig; the same as
+# 'virtme-configkernel --allnoconfig --custom', but with the kernel's own
+# toolchain, which decides what Kconfig offers (RUST, KASAN).
 configure() {
 	[ -f "$BUILD/.rdl-configured" ] && return
-	log "configuring $KVER in $BUILD"
+	log "configuring $KVER in $BUILD ($TC_DESC)"
 	mkdir -p "$BUILD"
 	rdl_fragments | xargs cat >"$BUILD/rdl.config"
-	(cd "$TREE" && quiet "virtme-configkernel" "$BUILD/config.log" \
-		virtme-configkernel --allnoconfig --custom "$BUILD/rdl.config" O="$BUILD")
-	# virtme-ng appends its own debug-info choice; no debug info keeps the
-	# build small (splats are symbolised from kallsyms).
-	"$TREE/scripts/config" --file "$BUILD/.config" \
-		-d DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT -e DEBUG_INFO_NONE
-	quiet "make olddefconfig" "$BUILD/config.log" make -C "$TREE" O="$BUILD" olddefconfig
+	(cd "$TREE" && virtme-configkernel --dry-run --allnoconfig) >"$BUILD/virtme.config" ||
+		die "virtme-configkernel failed"
+	quiet "make allnoconfig" "$BUILD/config.log" kmake -C "$TREE" O="$BUILD" allnoconfig
+	# No debug info keeps the build small: splats are symbolised from kallsyms.
+	cat "$BUILD/virtme.config" "$BUILD/rdl.config" - >>"$BUILD/.config" <<-EOT
+		# CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT is not set
+		CONFIG_DEBUG_INFO_NONE=y
+	EOT
+	quiet "make olddefconfig" "$BUILD/config.log" kmake -C "$TREE" O="$BUILD" olddefconfig
 	verify_config
 	touch "$BUILD/.rdl-configured"
 }
@@ -66,8 +71,8 @@ build_kernel() {
 	log "building the kernel in $BUILD (log: $BUILD/build.log)"
 	local t0=$SECONDS
 	quiet "kernel build" "$BUILD/build.log" \
-		make -C "$TREE" O="$BUILD" -j"$JOBS" bzImage modules
-	if grep -E '(warning|error):' "$BUILD/build.log" | grep -v '^make' >"$BUILD/warnings.log"; then
+		kmake -C "$TREE" O="$BUILD" -j"$JOBS" bzImage modules
+	if grep -E '(warning|error):' "$BUILD/build.log" >"$BUILD/warnings.log"; then
 		log "kernel build warnings: $BUILD/warnings.log"
 	fi
 	log "kernel built in $((SECONDS - t0)) s"
@@ -76,7 +81,7 @@ build_kernel() {
 build_modules() {
 	log "building our modules"
 	quiet "module build" "$BUILD/modules.log" \
-		make -C "$BUILD" M="$TOP" W=1 -j"$JOBS" modules
+		kmake -C "$BUILD" M="$TOP" W=1 -j"$JOBS" modules
 	if grep -E '(warning|error):' "$BUILD/modules.log" >&2; then
 		die "our modules build with warnings (see above); they must build warning-free"
 	fi

@@ -9,11 +9,13 @@
 # keyed by the kernel version and a hash of everything that decides the
 # configuration, so changing a fragment never wipes another build.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 
 # The configuration fragments, in merge order.
 rdl_fragments() {
 	echo "$TOP/config/vm.config"
 	echo "$TOP/config/debug.config"
+	[ -z "$TC_LLVM" ] || echo "$TOP/config/kasan.config"
 	if [ -d "$TOP/tools/testing/selftests" ]; then
 		find "$TOP/tools/testing/selftests" -name config -type f | sort
 	fi
@@ -40,7 +42,7 @@ rdl_locate() {
 		rdl_fragments | xargs cat |
 			grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' | sort -u
 		echo "virtme-ng $VIRTME_NG_VERSION"
-		gcc --version 2>/dev/null | head -n 1
+		echo "$TC_DESC"
 		rustc --version 2>/dev/null
 		echo "bindgen $BINDGEN_VERSION"
 	} | sha256sum | cut -c1-12)
@@ -70,6 +72,7 @@ rdl_print_env() {
 	done
 }
 
+rdl_toolchain
 rdl_locate
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	rdl_print_env

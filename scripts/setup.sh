@@ -4,12 +4,18 @@
 # skipped when already satisfied, so a second run does no network work.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/toolchain.sh"
 
 APT_PKGS="make gcc flex bison bc libelf-dev libssl-dev cpio kmod udev
 	qemu-system-x86 jq iputils-ping iproute2 python3-venv xz-utils git
 	rsync perl"
 
 mkdir -p "$CACHE/logs"
+
+# Without a host clang new enough for the kernel, one is provisioned with
+# debootstrap (see toolchain.sh).
+rdl_toolchain
+[ -z "$TC_ROOT" ] || APT_PKGS="$APT_PKGS debootstrap"
 
 missing=()
 for p in $APT_PKGS; do

@@ -30,14 +30,14 @@ results=$OUT/summary
 kunit() {
 	local log=$1
 	sed -e 's/^\[[ 0-9.]*\] //' "$log" | awk -v T="$T" '
-		/^ *# [^ ]+: pass:[0-9]+ fail:[0-9]+/ {
-			name = $2; sub(":$", "", name); counts[name] = $3 " " $4 " " $5
-		}
+		/^    # Subtest: / { pass = fail = skip = 0 }
+		/^    ok [0-9]+ / { if ($0 ~ /# SKIP/) skip++; else pass++ }
+		/^    not ok [0-9]+ / { fail++ }
 		/^(not )?ok [0-9]+ [^ ]+/ {
 			res = ($1 == "ok") ? "ok" : "not ok"
 			name = (res == "ok") ? $3 : $4
 			if (index(name, T) == 0) next
-			print res " kunit: " name " # " counts[name]
+			printf "%s kunit: %s # pass:%d fail:%d skip:%d\n", res, name, pass, fail, skip
 			seen++
 		}
 		END { if (!seen && T == "") print "not ok kunit # no KUnit results in the boot log" }'
@@ -55,6 +55,9 @@ if [ -f "$OUT/boot-dmesg.txt" ]; then
 	fi
 fi
 [ -f "$OUT/results" ] && cat "$OUT/results" >>"$results"
+if [ -n "$T" ] && ! grep -qvE '^(ok|not ok|skip) (boot|kmemleak)( |$)' "$results"; then
+	echo "not ok T=$T # no KUnit suite or selftest matches" >>"$results"
+fi
 if [ ! -f "$OUT/status" ]; then
 	echo "not ok vm # the test run did not complete (exit status $vm_rc, see $OUT/console.log)" >>"$results"
 	tail -n 30 "$OUT/console.log" >&2

@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0
+# The compiler that builds the kernel and our modules. Sourced by env.sh.
+#
+# KCC=gcc: the host's gcc.
+# KCC=clang (needed for KASAN with Rust: 7.3 has 'RUST depends on !KASAN ||
+# CC_IS_CLANG', and clang >= 17): the host's clang when it is new enough,
+# otherwise Debian trixie's clang-19 in a root file system in the cache,
+# made once with debootstrap; builds then run inside it (chroot) with the
+# host's Rust toolchain and the cache bind-mounted at the same paths.
+#
+# Sets TC_DESC (what builds, for the build key and the logs), TC_LLVM (the
+# LLVM= make argument, empty for gcc) and TC_ROOT (the root file system, or
+# empty when the host's tools build).
+
+TC_LLVM_MIN=17
+TC_ROOT_LLVM=19
+TC_ROOT_SUITE=trixie
+TC_ROOT_PKGS="clang-$TC_ROOT_LLVM lld-$TC_ROOT_LLVM llvm-$TC_ROOT_LLVM
+	libclang-$TC_ROOT_LLVM-dev make flex bison bc libelf-dev libssl-dev
+	python3 cpio kmod perl xz-utils"
+
+rdl_toolchain() {
+	TC_LLVM=
+	TC_ROOT=
+	case ${KCC:-gcc} in
+	gcc)
+		TC_DESC="$(gcc --version 2>/dev/null | head -n 1)"
+		return
+		;;
+	clang) ;;
+	*) die "KCC=$KCC: say gcc or clang" ;;
+	esac
+	local s v
+	for s in "" -21 -20 -19 -18 -17; do
+		v=$("clang$s" -dumpversion 2>/dev/null) || continue
+		[ "${v%%.*}" -ge $TC_LLVM_MIN ] || continue
+		command -v "ld.lld$s" >/dev/null && command -v "llvm-ar$s" >/dev/null || continue
+		TC_LLVM=${s:-1}
+		TC_DESC="clang $v (host)"
+		# bindgen's libclang must match the compiler.
+		LIBCLANG_PATH=$("llvm-config$s" --libdir 2>/dev/null || echo "$LIBCLANG_PATH")
+		return
+	done
+	TC_LLVM=-$TC_ROOT_LLVM
+	TC_ROOT=$CACHE/llvm-root
+	TC_DESC="clang-$TC_ROOT_LLVM (Debian $TC_ROOT_SUITE root)"
+}
+
+# Make the root file system once: debootstrap, then the toolchain inside.
+tc_provision() {
+	[ -n "$TC_ROOT" ] || return 0
+	[ -f "$TC_ROOT/.rdl-ready" ] && return 0
+	command -v debootstrap >/dev/null ||
+		die "no clang >= $TC_LLVM_MIN on this host, and debootstrap (to provision one) is missing: apt-get install debootstrap, or install clang/lld/llvm >= $TC_LLVM_MIN"
+	local mirror
+	mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+	[ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+	[ -n "$mirror" ] || die "no Debian mirror found in the apt configuration"
+	log "provisioning Debian $TC_ROOT_SUITE with clang-$TC_ROOT_LLVM in $TC_ROOT (once)"
+	rm -rf "$TC_ROOT"
+	quiet "debootstrap $TC_ROOT_SUITE" "$CACHE/logs/debootstrap.log" \
+		debootstrap --variant=minbase "$TC_ROOT_SUITE" "$TC_ROOT" "$mirror"
+	cp /etc/resolv.conf "$TC_ROOT/etc/resolv.conf"
+	tc_mount
+	# shellcheck disable=SC2086
+	quiet "apt-get install in $TC_ROOT" "$CACHE/logs/llvm-root-apt.log" \
+		chroot "$TC_ROOT" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends $TC_ROOT_PKGS
+	chroot "$TC_ROOT" apt-get clean
+	tc_umount
+	touch "$TC_ROOT/.rdl-ready"
+}
+
+TC_MOUNTS=()
+
+# Bind $1 at the same path inside the root, read-only unless $2 is rw.
+tc_bind() {
+	local dst=$TC_ROOT$1
+	[ -e "$1" ] || return 0
+	mkdir -p "$dst"
+	mount --bind "$1" "$dst"
+	TC_MOUNTS+=("$dst")
+	[ "${2:-ro}" = rw ] || mount -o remount,bind,ro "$dst"
+}
+
+tc_mount() {
+	[ -n "$TC_ROOT" ] && [ ${#TC_MOUNTS[@]} = 0 ] || return 0
+	trap tc_umount EXIT
+	trap 'tc_umount; exit 130' INT TERM
+	mount -t proc proc "$TC_ROOT/proc" && TC_MOUNTS+=("$TC_ROOT/proc")
+	mount -t sysfs sysfs "$TC_ROOT/sys" && TC_MOUNTS+=("$TC_ROOT/sys")
+	tc_bind /dev rw
+	tc_bind /dev/pts rw
+	tc_bind "$HOME/.rustup"
+	tc_bind "$HOME/.cargo"
+	tc_bind "$CACHE" rw
+	tc_bind "$TOP" rw
+	[ -z "${KDIR:-}" ] || tc_bind "$PRISTINE"
+}
+
+tc_umount() {
+	local i
+	for ((i = ${#TC_MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount -l "${TC_MOUNTS[i]}" 2>/dev/null || true
+	done
+	TC_MOUNTS=()
+}
+
+# Run a command with the kernel's toolchain, in the current directory.
+tc_run() {
+	if [ -z "$TC_ROOT" ]; then
+		"$@"
+		return
+	fi
+	tc_mount
+	chroot "$TC_ROOT" /usr/bin/env -i HOME="$HOME" TERM=dumb \
+		PATH="$HOME/.cargo/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
+		RUSTUP_HOME="$HOME/.rustup" CARGO_HOME="$HOME/.cargo" \
+		LIBCLANG_PATH="/usr/lib/llvm-$TC_ROOT_LLVM/lib" \
+		/bin/sh -c 'cd "$1" && shift && exec "$@"' sh "$PWD" "$@"
+}
+
+# make with the kernel's toolchain.
+kmake() {
+	tc_run make ${TC_LLVM:+LLVM=$TC_LLVM} "$@"
+}
