@@ -6,22 +6,31 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/toolchain.sh"
 
-APT_PKGS="make gcc flex bison bc libelf-dev libssl-dev cpio kmod udev
-	qemu-system-x86 jq iputils-ping iproute2 python3-venv xz-utils git
-	rsync perl"
+# A package is wanted when its command (or, for libraries, its header) is
+# missing, so a removed binary is brought back too.
+APT_NEEDS="make:make gcc:gcc flex:flex bison:bison bc:bc cpio:cpio depmod:kmod
+	udevadm:udev qemu-system-x86_64:qemu-system-x86 jq:jq ping:iputils-ping
+	devlink:iproute2 xz:xz-utils git:git rsync:rsync perl:perl
+	/usr/include/libelf.h:libelf-dev /usr/include/openssl/ssl.h:libssl-dev"
 
 mkdir -p "$CACHE/logs"
 
 # Without a host clang new enough for the kernel, one is provisioned with
 # debootstrap (see toolchain.sh).
 rdl_toolchain
-[ -z "$TC_ROOT" ] || APT_PKGS="$APT_PKGS debootstrap"
+[ -z "$TC_ROOT" ] || APT_NEEDS="$APT_NEEDS debootstrap:debootstrap"
 
 missing=()
-for p in $APT_PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
+for need in $APT_NEEDS; do
+	what=${need%%:*}
+	case $what in
+	/*) [ -e "$what" ] && continue ;;
+	*) command -v "$what" >/dev/null && continue ;;
+	esac
+	missing+=("${need#*:}")
 done
+# Debian's python3 makes virtual environments only with python3-venv.
+python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
 	command -v apt-get >/dev/null ||
 		die "missing packages: ${missing[*]} (install them with your distribution's package manager)"
@@ -30,7 +39,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	log "apt-get install ${missing[*]}"
 	quiet "apt-get update" "$CACHE/logs/apt-update.log" apt-get update
 	quiet "apt-get install ${missing[*]}" "$CACHE/logs/apt-install.log" \
-		env DEBIAN_FRONTEND=noninteractive apt-get install -y \
+		env DEBIAN_FRONTEND=noninteractive apt-get install -y --reinstall \
 		--no-install-recommends "${missing[@]}"
 fi
 

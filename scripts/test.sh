@@ -83,7 +83,14 @@ while read -r line; do
 		line=${line#skip }
 		reason=${line#"${line%% # *}"}
 		echo "ok $i ${line%% # *} # SKIP${reason# #}" ;;
-	*) fail=$((fail + 1)); echo "not ok $i ${line#not ok }" ;;
+	*)
+		fail=$((fail + 1))
+		echo "not ok $i ${line#not ok }"
+		# The failed test's own KTAP output, indented as kselftest does.
+		name=${line#not ok }
+		logf=$OUT/logs/$(echo "${name%% # *}" | tr / _).log
+		[ ! -f "$logf" ] || sed 's/^/#   /' "$logf"
+		;;
 	esac
 done <"$results"
 echo "# logs: $OUT"

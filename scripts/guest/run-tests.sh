@@ -4,7 +4,7 @@
 # kselftest way, one after the other, with the kernel log checked for splats
 # after each, then a kmemleak scan. Results go to $OUT for the host:
 #   results     one line per test: "<ok|not ok|skip> <name>[ # reason]"
-#   <n>.log     each test's output
+#   logs/       each test's output
 #   dmesg.txt   the whole kernel log
 #   status      written last: the run completed
 set -u
@@ -45,18 +45,19 @@ tests() {
 	done
 }
 
-n=0
+
 for t in $(tests); do
 	case $t in *"$T"*) ;; *) continue ;; esac
-	n=$((n + 1))
 	dir=$TOP/tools/testing/selftests/$(dirname "$t")
 	timeout=$(sed -n 's/^timeout=//p' "$dir/settings" 2>/dev/null)
 	echo "# selftests: $t"
 	mark "begin $t"
-	(cd "$dir" && timeout "${timeout:-45}" "./$(basename "$t")") >"$OUT/$n.log" 2>&1
+	logf=$OUT/logs/$(echo "$t" | tr / _).log
+	mkdir -p "$OUT/logs"
+	(cd "$dir" && timeout "${timeout:-45}" "./$(basename "$t")") >"$logf" 2>&1
 	rc=$?
 	mark "end $t"
-	sed 's/^/# /' "$OUT/$n.log"
+	sed 's/^/# /' "$logf"
 	splat=$(log_since_begin | "$TOP/scripts/splat.sh" | head -n 1)
 	if [ -n "$splat" ]; then
 		echo "not ok $t # kernel splat: $splat" >>"$OUT/results"
