@@ -26,7 +26,7 @@ kvm_works() {
 	if [ "$(sed -n 1p "$probe" 2>/dev/null)" != "$boot_id" ]; then
 		local verdict=no
 		if [ -w /dev/kvm ] &&
-			timeout 60 qemu-system-x86_64 -accel kvm -cpu host -m 512 -nographic \
+			timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 512 -nographic \
 				-no-reboot -kernel "$IMAGE" -append "console=ttyS0 panic=-1" \
 				</dev/null 2>&1 | grep -q -m1 -E 'VFS: Unable to mount root|No working init'; then
 			verdict=yes
