@@ -12,6 +12,7 @@ what=${1:-all}
 JOBS=${JOBS:-$(($(nproc) + 1))}
 
 "$TOP/scripts/setup.sh"
+rdl_toolchain
 if [ -z "${KDIR:-}" ]; then
 	"$TOP/scripts/fetch-source.sh" >/dev/null
 	rdl_locate
@@ -42,6 +43,9 @@ verify_config() {
 			bad=1
 		fi
 	done <"$BUILD/rdl.config"
+	if ! grep -q '^CONFIG_RUST=y' "$BUILD/.config"; then
+		kmake -s -C "$TREE" O="$BUILD" rustavailable >&2 || true
+	fi
 	[ $bad = 0 ] || die "requested kernel options did not survive olddefconfig (see above)"
 }
 
@@ -78,10 +82,20 @@ build_kernel() {
 	log "kernel built in $((SECONDS - t0)) s"
 }
 
+# Modules must be built by the compiler that built their kernel.
+check_compiler() {
+	local kernel_cc ours
+	kernel_cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$BUILD/.config")
+	ours=$(tc_run "$TC_CC" --version | head -n 1)
+	[ "$kernel_cc" = "$ours" ] ||
+		die "the kernel in $BUILD was built by '$kernel_cc', the modules would be built by '$ours': mixing compilers is refused"
+}
+
 build_modules() {
+	check_compiler
 	log "building our modules"
 	quiet "module build" "$BUILD/modules.log" \
-		kmake -C "$BUILD" M="$TOP" W=1 -j"$JOBS" modules
+		kmake -C "$BUILD" M="$TOP" W=1 -j"$JOBS" ${RDL_KASAN_PROOF:+RDL_KASAN_PROOF=$RDL_KASAN_PROOF} modules
 	if grep -E '(warning|error):' "$BUILD/modules.log" >&2; then
 		die "our modules build with warnings (see above); they must build warning-free"
 	fi

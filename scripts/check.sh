@@ -28,8 +28,8 @@ else
 fi
 
 step "clippy, W=1"
-make -s -C "$BUILD" M="$TOP" clean >/dev/null
-if make -C "$BUILD" M="$TOP" W=1 CLIPPY=1 -j"$(nproc)" modules >"$BUILD/clippy.log" 2>&1 &&
+kmake -s -C "$BUILD" M="$TOP" clean >/dev/null
+if kmake -C "$BUILD" M="$TOP" W=1 CLIPPY=1 -j"$(nproc)" modules >"$BUILD/clippy.log" 2>&1 &&
 	! grep -E '(warning|error)(\[[^]]*\])?:' "$BUILD/clippy.log"; then
 	ok
 else

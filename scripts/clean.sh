@@ -4,5 +4,5 @@
 # source, kernel build, tools) stays; remove it by hand to start over.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-[ -f "$BUILD/Makefile" ] && make -s -C "$BUILD" M="$TOP" clean
+[ -f "$BUILD/Makefile" ] && kmake -s -C "$BUILD" M="$TOP" clean
 rm -rf "$TOP/out"

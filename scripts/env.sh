@@ -50,9 +50,9 @@ rdl_locate() {
 	IMAGE=$BUILD/arch/x86/boot/bzImage
 }
 
-# Our modules: every .ko that the top-level Kbuild builds.
+# Our modules: every .ko that the top-level Kbuild can build.
 rdl_modules() {
-	sed -n 's|^obj-m[[:space:]]*+=[[:space:]]*||p' "$TOP/Kbuild" | while read -r d; do
+	sed -n 's|^obj-[^[:space:]]*[[:space:]]*+=[[:space:]]*||p' "$TOP/Kbuild" | while read -r d; do
 		sed -n 's|^obj-m[[:space:]]*+=[[:space:]]*\(.*\)\.o|\1|p' "$TOP/$d/Kbuild" |
 			while read -r m; do echo "$TOP/${d%/}/$m.ko"; done
 	done

@@ -14,8 +14,15 @@ PYYAML_VERSION=6.0.2
 
 VENV=$CACHE/venv
 export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
-export LIBCLANG_PATH
-LIBCLANG_PATH=$(echo "$VENV"/lib/python3*/site-packages/clang/native)
+
+# bindgen's libclang (for gcc-built kernels): PyPI's self-contained one in the
+# venv. Looked up when needed, since the venv may not exist yet.
+rdl_venv_libclang() {
+	local d
+	for d in "$VENV"/lib/python3*/site-packages/clang/native; do
+		[ -d "$d" ] && echo "$d"
+	done
+}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

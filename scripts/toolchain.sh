@@ -8,9 +8,9 @@
 # made once with debootstrap; builds then run inside it (chroot) with the
 # host's Rust toolchain and the cache bind-mounted at the same paths.
 #
-# Sets TC_DESC (what builds, for the build key and the logs), TC_LLVM (the
-# LLVM= make argument, empty for gcc) and TC_ROOT (the root file system, or
-# empty when the host's tools build).
+# Sets TC_DESC (what builds, for the build key and the logs), TC_CC (the C
+# compiler's name), TC_LLVM (the LLVM= make argument, empty for gcc) and
+# TC_ROOT (the root file system, or empty when the host's tools build).
 
 TC_LLVM_MIN=17
 TC_ROOT_LLVM=19
@@ -22,8 +22,11 @@ TC_ROOT_PKGS="clang-$TC_ROOT_LLVM lld-$TC_ROOT_LLVM llvm-$TC_ROOT_LLVM
 rdl_toolchain() {
 	TC_LLVM=
 	TC_ROOT=
+	export LIBCLANG_PATH
+	LIBCLANG_PATH=$(rdl_venv_libclang)
 	case ${KCC:-gcc} in
 	gcc)
+		TC_CC=gcc
 		TC_DESC="$(gcc --version 2>/dev/null | head -n 1)"
 		return
 		;;
@@ -36,12 +39,14 @@ rdl_toolchain() {
 		[ "${v%%.*}" -ge $TC_LLVM_MIN ] || continue
 		command -v "ld.lld$s" >/dev/null && command -v "llvm-ar$s" >/dev/null || continue
 		TC_LLVM=${s:-1}
+		TC_CC=clang$s
 		TC_DESC="clang $v (host)"
 		# bindgen's libclang must match the compiler.
-		LIBCLANG_PATH=$("llvm-config$s" --libdir 2>/dev/null || echo "$LIBCLANG_PATH")
+		LIBCLANG_PATH=$("llvm-config$s" --libdir 2>/dev/null || rdl_venv_libclang)
 		return
 	done
 	TC_LLVM=-$TC_ROOT_LLVM
+	TC_CC=clang-$TC_ROOT_LLVM
 	TC_ROOT=$CACHE/llvm-root
 	TC_DESC="clang-$TC_ROOT_LLVM (Debian $TC_ROOT_SUITE root)"
 }

@@ -41,10 +41,11 @@ if [ "${VM_KVM:-auto}" != no ] && kvm_works; then
 	accel=()
 fi
 
-# slub_debug: red zones, poisoning and sanity checks on every slab (gcc
-# kernels have no KASAN); panic_on_warn stays off so that the run goes on and
-# every splat is collected.
-append="slub_debug=FZPU ${VM_APPEND:-}"
+# Without KASAN (gcc kernels), slub_debug gives red zones, poisoning and
+# sanity checks on every slab. panic_on_warn stays off so that the run goes
+# on and every splat is collected.
+append=${VM_APPEND:-}
+grep -q '^CONFIG_KASAN=y' "$BUILD/.config" || append="slub_debug=FZPU $append"
 
 set +e
 timeout "${VM_TIMEOUT:-2400}" vng --run "$IMAGE" --user root "${accel[@]}" \

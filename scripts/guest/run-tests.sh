@@ -34,20 +34,29 @@ log_since_begin() {
 	dmesg | awk '/rdl-test: begin /{buf=""; next} {buf=buf $0 "\n"} END{printf "%s", buf}'
 }
 
+# Every program of TEST_PROGS; those of TEST_PROGS_EXTENDED (meant to fail,
+# such as the KASAN proof) only when T names one exactly.
 tests() {
-	local mk dir
+	local mk dir var prog
 	find "$TOP/tools/testing/selftests" -name Makefile | sort | while read -r mk; do
 		dir=$(dirname "$mk")
-		sed -n 's/^TEST_PROGS[[:space:]]*[:+]*=[[:space:]]*//p' "$mk" | tr ' ' '\n' |
-			while read -r prog; do
-				[ -n "$prog" ] && echo "${dir#"$TOP"/tools/testing/selftests/}/$prog"
-			done
+		dir=${dir#"$TOP"/tools/testing/selftests/}
+		for var in TEST_PROGS TEST_PROGS_EXTENDED; do
+			sed -n "s/^$var[[:space:]]*[:+]*=[[:space:]]*//p" "$mk" | tr ' ' '\n' |
+				while read -r prog; do
+					[ -n "$prog" ] || continue
+					if [ $var = TEST_PROGS ]; then
+						case $dir/$prog in *"$T"*) echo "$dir/$prog" ;; esac
+					elif [ "$T" = "$prog" ] || [ "$T" = "$dir/$prog" ]; then
+						echo "$dir/$prog"
+					fi
+				done
+		done
 	done
 }
 
 
 for t in $(tests); do
-	case $t in *"$T"*) ;; *) continue ;; esac
 	dir=$TOP/tools/testing/selftests/$(dirname "$t")
 	timeout=$(sed -n 's/^timeout=//p' "$dir/settings" 2>/dev/null)
 	echo "# selftests: $t"
