@@ -20,7 +20,7 @@ export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"
 rdl_venv_libclang() {
 	local d
 	for d in "$VENV"/lib/python3*/site-packages/clang/native; do
-		[ -d "$d" ] && echo "$d"
+		if [ -d "$d" ]; then echo "$d"; fi
 	done
 }
 
