@@ -8,9 +8,10 @@
 #   make check           rustfmt, clippy, checkpatch, shellcheck-free lints
 #
 # KDIR=/path/to/linux uses that kernel tree instead of Debian's linux-source.
+# KCC=gcc builds the kernel with gcc (no KASAN) instead of clang.
 
 SHELL := /bin/bash
-export KDIR T
+export KDIR T KCC
 
 .PHONY: all setup prepare kernel modules test demo env patches check clean
 

@@ -60,6 +60,7 @@ rdl_modules() {
 
 rdl_print_env() {
 	local ko name
+	rdl_locate
 	echo "KSRC=$TREE"
 	echo "KBUILD=$BUILD"
 	echo "KIMAGE=$IMAGE"

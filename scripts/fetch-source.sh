@@ -16,9 +16,7 @@ if [ -z "$deb" ]; then
 	mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$CACHE/src"
 	kr=/usr/share/keyrings/debian-archive-keyring.gpg
 	[ -r "$kr" ] || die "$kr missing: install debian-archive-keyring"
-	mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-	[ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
-	[ -n "$mirror" ] || die "no Debian mirror found in the apt configuration"
+	mirror=$(rdl_debian_mirror)
 	echo "deb [signed-by=$kr] $mirror $SUITE main" >"$A/sources.list"
 	aptp=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts=/dev/null
 		-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache"

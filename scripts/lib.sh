@@ -42,3 +42,12 @@ quiet() {
 		die "$what failed (full log: $logf)"
 	fi
 }
+
+# The Debian mirror this machine's apt uses (deb822 or one-line sources).
+rdl_debian_mirror() {
+	local m
+	m=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+	[ -n "$m" ] || m=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+	[ -n "$m" ] || die "no Debian mirror found in the apt configuration"
+	echo "$m"
+}

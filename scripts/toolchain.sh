@@ -58,9 +58,7 @@ tc_provision() {
 	command -v debootstrap >/dev/null ||
 		die "no clang >= $TC_LLVM_MIN on this host, and debootstrap (to provision one) is missing: apt-get install debootstrap, or install clang/lld/llvm >= $TC_LLVM_MIN"
 	local mirror
-	mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
-	[ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null)
-	[ -n "$mirror" ] || die "no Debian mirror found in the apt configuration"
+	mirror=$(rdl_debian_mirror)
 	log "provisioning Debian $TC_ROOT_SUITE with clang-$TC_ROOT_LLVM in $TC_ROOT (once)"
 	rm -rf "$TC_ROOT"
 	quiet "debootstrap $TC_ROOT_SUITE" "$CACHE/logs/debootstrap.log" \
