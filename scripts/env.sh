@@ -43,6 +43,8 @@ rdl_locate() {
 			grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' | sort -u
 		echo "virtme-ng $VIRTME_NG_VERSION"
 		echo "$TC_DESC"
+		# A tree of the user's gets a build directory of its own.
+		[ -z "${KDIR:-}" ] || echo "kdir $PRISTINE"
 		rustc --version 2>/dev/null
 		echo "bindgen $BINDGEN_VERSION"
 	} | sha256sum | cut -c1-12)

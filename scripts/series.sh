@@ -59,8 +59,13 @@ apply_one() {
 				cp "$base/$f" "$dir/$f"
 			fi
 		done
-		(cd "$dir" && git apply --whitespace=error-all "$d") ||
+		# A tree that already carries the series (KDIR=a tree made with
+		# 'git am' of 'make patches') is taken as it is.
+		if (cd "$dir" && git apply --check "$d" 2>/dev/null); then
+			(cd "$dir" && git apply --whitespace=error-all "$d")
+		elif ! (cd "$dir" && git apply --reverse --check "$d" 2>/dev/null); then
 			die "series: $d does not apply to this kernel tree"
+		fi
 	done
 }
 
