@@ -24,7 +24,7 @@ rdl_toolchain() {
 	TC_ROOT=
 	export LIBCLANG_PATH
 	LIBCLANG_PATH=$(rdl_venv_libclang)
-	case ${KCC:-gcc} in
+	case ${KCC:-clang} in
 	gcc)
 		TC_CC=gcc
 		TC_DESC="$(gcc --version 2>/dev/null | head -n 1)"
