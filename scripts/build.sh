@@ -88,20 +88,37 @@ check_compiler() {
 	kernel_cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$BUILD/.config")
 	ours=$(tc_run "$TC_CC" --version | head -n 1)
 	[ "$kernel_cc" = "$ours" ] ||
-		die "the kernel in $BUILD was built by '$kernel_cc', the modules would be built by '$ours': mixing compilers is refused"
+		die "kernel built by '$kernel_cc', modules would be by '$ours':" \
+			"mixing compilers is refused"
 }
 
 build_modules() {
 	check_compiler
 	log "building our modules"
 	quiet "module build" "$BUILD/modules.log" \
-		kmake -C "$BUILD" M="$TOP" W=1 -j"$JOBS" ${RDL_KASAN_PROOF:+RDL_KASAN_PROOF=$RDL_KASAN_PROOF} modules
+		kmake -C "$BUILD" M="$TOP" W=1 -j"$JOBS" \
+		${RDL_KASAN_PROOF:+RDL_KASAN_PROOF=$RDL_KASAN_PROOF} modules
 	if grep -E '(warning|error):' "$BUILD/modules.log" >&2; then
 		die "our modules build with warnings (see above); they must build warning-free"
 	fi
 }
 
+# Build directories of configurations not used for two weeks go.
+prune_builds() {
+	local d
+	touch "$BUILD/.rdl-used"
+	for d in "$CACHE"/build/*/; do
+		d=${d%/}
+		[ "$d" != "$BUILD" ] || continue
+		if [ -z "$(find "$d/.rdl-used" -mtime -14 2>/dev/null)" ]; then
+			log "removing the unused build $d"
+			rm -rf "$d"
+		fi
+	done
+}
+
 configure
+prune_builds
 [ "$what" = prepare ] && exit 0
 build_kernel
 [ "$what" = kernel ] && exit 0

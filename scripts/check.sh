@@ -55,7 +55,8 @@ rm -rf "$pd"
 
 if command -v shellcheck >/dev/null; then
 	step "shellcheck"
-	if shellcheck -x -e SC1090,SC1091 $(git ls-files '*.sh' 'scripts/*' | sort -u); then ok; else bad; fi
+	scripts=$(git ls-files '*.sh' 'scripts/*' | sort -u)
+	if shellcheck -x -e SC1090,SC1091 $scripts; then ok; else bad; fi
 fi
 
 [ $fail = 0 ] || die "lints failed (see above)"

@@ -29,7 +29,8 @@ rdl_locate() {
 			die "KDIR=$KDIR: 'make kernelversion' failed"
 		TREE=$CACHE/tree/kdir-$(echo "$PRISTINE" | sha256sum | cut -c1-12)
 	else
-		PRISTINE=$(ls -d "$CACHE"/src/linux-"$KSERIES".* 2>/dev/null | sort -V | tail -n 1 || true)
+		PRISTINE=$(ls -d "$CACHE"/src/linux-"$KSERIES".* 2>/dev/null |
+			sort -V | tail -n 1 || true)
 		[ -n "$PRISTINE" ] || PRISTINE=$CACHE/src/linux-$KSERIES.x
 		KVER=${PRISTINE##*/linux-}
 		TREE=$CACHE/tree/linux-$KVER
@@ -40,7 +41,7 @@ rdl_locate() {
 		# fragments: a selftest folder repeating an option already asked
 		# for keeps the build.
 		rdl_fragments | xargs cat |
-			grep -E '^(CONFIG_[A-Za-z0-9_]+=|# CONFIG_[A-Za-z0-9_]+ is not set)' | sort -u
+			grep -E '^(CONFIG_\w+=|# CONFIG_\w+ is not set)' | sort -u
 		echo "virtme-ng $VIRTME_NG_VERSION"
 		echo "$TC_DESC"
 		# A tree of the user's gets a build directory of its own.
@@ -54,7 +55,8 @@ rdl_locate() {
 
 # Our modules: every .ko that the top-level Kbuild can build.
 rdl_modules() {
-	sed -n 's|^obj-[^[:space:]]*[[:space:]]*+=[[:space:]]*||p' "$TOP/Kbuild" | while read -r d; do
+	local d
+	sed -n 's|^obj-\S*\s*+=\s*||p' "$TOP/Kbuild" | while read -r d; do
 		sed -n 's|^obj-m[[:space:]]*+=[[:space:]]*\(.*\)\.o|\1|p' "$TOP/$d/Kbuild" |
 			while read -r m; do echo "$TOP/${d%/}/$m.ko"; done
 	done

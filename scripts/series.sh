@@ -36,7 +36,7 @@ check() {
 	done
 	for f in $(cd "$TOP" && git ls-files $INTREE 2>/dev/null || true); do
 		echo "$claimed" | grep -qxF "$f" ||
-			{ echo "series: $f belongs to no patch (add it to a series/*/files)" >&2; bad=1; }
+			{ echo "series: $f belongs to no patch (see series/*/files)" >&2; bad=1; }
 	done
 	for p in $(patches); do
 		[ -s "$p/message" ] || { echo "series: $p has no message" >&2; bad=1; }

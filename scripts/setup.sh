@@ -33,7 +33,7 @@ done
 python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
 	command -v apt-get >/dev/null ||
-		die "missing packages: ${missing[*]} (install them with your distribution's package manager)"
+		die "missing packages: ${missing[*]} (install them with your package manager)"
 	[ "$(id -u)" = 0 ] ||
 		die "missing packages: ${missing[*]}: run 'sudo apt-get install ${missing[*]}'"
 	log "apt-get install ${missing[*]}"
@@ -44,7 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v rustup >/dev/null ||
-	die "rustup not found: install Rust with rustup (the kernel needs rustc >= 1.85 and rust-src)"
+	die "rustup not found: install Rust with rustup (the kernel needs rustc >= 1.85)"
 if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
 	log "rustup component add rust-src"
 	quiet "rustup component add rust-src" "$CACHE/logs/rustup.log" \

@@ -7,7 +7,17 @@
 # lockdep, KASAN, KFENCE, UBSAN, SLUB debugging, debugobjects, kmemleak,
 # might_sleep(), the hung-task and RCU stall detectors, refcount and list
 # corruption checks. 'Call Trace' alone catches a dump_stack() from any other.
-PATTERN='(^|[^a-zA-Z])(BUG:|BUG [a-z]|WARNING:|KASAN:|KFENCE:|UBSAN:|Oops|Kernel panic|kernel BUG|general protection fault|Call Trace|possible circular locking|possible recursive locking|inconsistent lock state|inconsistent IRQ|lock held when returning|bad unlock balance|suspicious RCU usage|sleeping function called from invalid context|scheduling while atomic|unreferenced object|ODEBUG:|refcount_t:|list_add corruption|list_del corruption|blocked for more than|self-detected stall|rcu_preempt detected stalls|Unable to handle kernel)'
+SPLATS=(
+	'BUG:' 'BUG [a-z]' 'WARNING:' 'KASAN:' 'KFENCE:' 'UBSAN:' 'Oops' 'Kernel panic'
+	'kernel BUG' 'general protection fault' 'Call Trace' 'Unable to handle kernel'
+	'possible circular locking' 'possible recursive locking' 'inconsistent lock state'
+	'inconsistent IRQ' 'lock held when returning' 'bad unlock balance'
+	'suspicious RCU usage' 'sleeping function called from invalid context'
+	'scheduling while atomic' 'unreferenced object' 'ODEBUG:' 'refcount_t:'
+	'list_add corruption' 'list_del corruption' 'blocked for more than'
+	'self-detected stall' 'rcu_preempt detected stalls'
+)
+PATTERN="(^|[^a-zA-Z])($(IFS='|'; echo "${SPLATS[*]}"))"
 
 sed -e 's/^\[[ 0-9.]*\] //' | grep -E "$PATTERN" && exit 1
 exit 0

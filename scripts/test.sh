@@ -39,10 +39,14 @@ kunit() {
 			res = ($1 == "ok") ? "ok" : "not ok"
 			name = (res == "ok") ? $3 : $4
 			if (index(name, T) == 0) next
-			printf "%s kunit: %s # pass:%d fail:%d skip:%d\n", res, name, pass, fail, skip
+			printf "%s kunit: %s # pass:%d fail:%d skip:%d\n",
+				res, name, pass, fail, skip
 			seen++
 		}
-		END { if (!seen && T == "") print "not ok kunit # no KUnit results in the boot log" }'
+		END {
+			if (!seen && T == "")
+				print "not ok kunit # no KUnit results in the boot log"
+		}'
 }
 
 if [ -f "$OUT/boot-dmesg.txt" ]; then
@@ -61,7 +65,8 @@ if [ -n "$T" ] && ! grep -qvE '^(ok|not ok|skip) (boot|kmemleak)( |$)' "$results
 	echo "not ok T=$T # no KUnit suite or selftest matches" >>"$results"
 fi
 if [ ! -f "$OUT/status" ]; then
-	echo "not ok vm # the test run did not complete (exit status $vm_rc, see $OUT/console.log)" >>"$results"
+	echo "not ok vm # the run did not complete (exit status $vm_rc, see $OUT/console.log)" \
+		>>"$results"
 	tail -n 30 "$OUT/console.log" >&2
 fi
 

@@ -56,7 +56,8 @@ tc_provision() {
 	[ -n "$TC_ROOT" ] || return 0
 	[ -f "$TC_ROOT/.rdl-ready" ] && return 0
 	command -v debootstrap >/dev/null ||
-		die "no clang >= $TC_LLVM_MIN on this host, and debootstrap (to provision one) is missing: apt-get install debootstrap, or install clang/lld/llvm >= $TC_LLVM_MIN"
+		die "no clang >= $TC_LLVM_MIN here, and no debootstrap to provision one:" \
+			"apt-get install debootstrap (or clang, lld, llvm >= $TC_LLVM_MIN)"
 	local mirror
 	mirror=$(rdl_debian_mirror)
 	log "provisioning Debian $TC_ROOT_SUITE with clang-$TC_ROOT_LLVM in $TC_ROOT (once)"
@@ -90,8 +91,8 @@ tc_mount() {
 	[ -n "$TC_ROOT" ] && [ ${#TC_MOUNTS[@]} = 0 ] || return 0
 	trap tc_umount EXIT
 	trap 'tc_umount; exit 130' INT TERM
-	mount -t proc proc "$TC_ROOT/proc" && TC_MOUNTS+=("$TC_ROOT/proc")
-	mount -t sysfs sysfs "$TC_ROOT/sys" && TC_MOUNTS+=("$TC_ROOT/sys")
+	mount -t proc none "$TC_ROOT/proc" && TC_MOUNTS+=("$TC_ROOT/proc")
+	mount -t sysfs none "$TC_ROOT/sys" && TC_MOUNTS+=("$TC_ROOT/sys")
 	tc_bind /dev rw
 	tc_bind /dev/pts rw
 	tc_bind "$HOME/.rustup"

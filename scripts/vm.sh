@@ -28,7 +28,8 @@ kvm_works() {
 		if [ -w /dev/kvm ] &&
 			timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 512 -nographic \
 				-no-reboot -kernel "$IMAGE" -append "console=ttyS0 panic=-1" \
-				</dev/null 2>&1 | grep -q -m1 -E 'VFS: Unable to mount root|No working init'; then
+				</dev/null 2>&1 |
+			grep -q -m1 -E 'VFS: Unable to mount root|No working init'; then
 			verdict=yes
 		fi
 		printf '%s\n%s\n' "$boot_id" "$verdict" >"$probe"

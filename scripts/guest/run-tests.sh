@@ -93,7 +93,8 @@ if [ -w "$KMEMLEAK" ]; then
 	if [ -n "$leak" ]; then
 		# The first frame that is not the allocator itself.
 		at=$(sed -n '/backtrace/,/^unreferenced/p' "$OUT/kmemleak.txt" |
-			grep -v -E 'backtrace|kmemleak|alloc|slab|unreferenced' | head -n 1 | tr -s ' ')
+			grep -v -E 'backtrace|kmemleak|alloc|slab|unreferenced' |
+			head -n 1 | tr -s ' ')
 		echo "not ok kmemleak # ${leak%:}, allocated at${at}" >>"$OUT/results"
 	else
 		echo "ok kmemleak" >>"$OUT/results"

@@ -52,7 +52,8 @@ check_refused() {
 test_load_default() {
 	mark
 	load || return 1
-	since_mark | grep -q 'rsmoke: loaded, counter 0$' || { ktap_print_msg "no load message"; return 1; }
+	since_mark | grep -q 'rsmoke: loaded, counter 0$' ||
+		{ ktap_print_msg "no load message"; return 1; }
 	check_counter 0
 }
 
@@ -70,7 +71,8 @@ test_refuse() {
 test_unload() {
 	mark
 	unload || return 1
-	since_mark | grep -q 'rsmoke: unloaded, counter 12$' || { ktap_print_msg "no unload message"; return 1; }
+	since_mark | grep -q 'rsmoke: unloaded, counter 12$' ||
+		{ ktap_print_msg "no unload message"; return 1; }
 	[ ! -e "$DFS" ] || { ktap_print_msg "$DFS still exists"; return 1; }
 }
 
