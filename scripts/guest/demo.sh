@@ -10,9 +10,13 @@ set -a
 set +a
 
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
+
+# Show a shell command, then run it. iproute2 6.1 says "kernel answers:
+# Success" after some commands; that line is noise here.
 run() {
-	printf '$ %s\n' "$*"
-	"$@" 2>&1 | grep -v '^kernel answers: Success'
+	printf '$ %s\n' "$1"
+	sh -c "$1" 2>&1 | { grep -v '^kernel answers: Success' || true; }
+	return "${PIPESTATUS[0]}"
 }
 
 DEV=netdevsim/netdevsim10
@@ -20,13 +24,13 @@ DFS=/sys/kernel/debug/netdevsim/netdevsim10/health
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 
 say "Load netdevsim and create device 10 with one port"
-run insmod "$NETDEVSIM_KO"
-run sh -c 'echo "10 1" > /sys/bus/netdevsim/new_device'
-run devlink dev
-run devlink dev info "$DEV"
+run "insmod $NETDEVSIM_KO" || exit 1
+run 'echo "10 1" > /sys/bus/netdevsim/new_device' || exit 1
+run "devlink dev"
+run "devlink dev info $DEV"
 
 say "Each device has health reporters, one per kind of error"
-run devlink health show "$DEV"
+run "devlink health show"
 
 say "Watch health events in the background"
 devlink mon health >"$OUT/mon.txt" 2>&1 &
@@ -34,27 +38,30 @@ mon=$!
 sleep 1
 
 say "The driver detects an error and reports it (here: a debugfs knob)"
-run sh -c "echo 'firmware stopped answering' > $DFS/break_health"
-run devlink health show "$DEV" reporter dummy
+run "echo 'firmware stopped answering' > $DFS/break_health"
+run "devlink health show $DEV reporter dummy"
 
 say "The report stored a dump of the device state at the time of the error"
-run devlink health dump show "$DEV" reporter dummy
+run "devlink health dump show $DEV reporter dummy"
 
-say "diagnose shows the live state; recover was automatic (auto_recover true)"
-run devlink health diagnose "$DEV" reporter dummy
+say "diagnose shows the live state; recovery was automatic (auto_recover true)"
+run "devlink health diagnose $DEV reporter dummy"
 
 say "With auto_recover off, the reporter stays in error until recovered by hand"
-run devlink health set "$DEV" reporter dummy auto_recover false grace_period 0
-run devlink health dump clear "$DEV" reporter dummy
-run sh -c "echo 'link flapped' > $DFS/break_health"
-run devlink health show "$DEV" reporter dummy
-run devlink health recover "$DEV" reporter dummy
-run devlink -j -p health show "$DEV" reporter dummy
+run "devlink health set $DEV reporter dummy auto_recover false"
+run "devlink health dump clear $DEV reporter dummy"
+run "echo 'link flapped' > $DFS/break_health"
+run "devlink health show $DEV reporter dummy"
 
-say "A recover that fails tells the user why"
-run sh -c "echo Y > $DFS/fail_recover"
-run devlink health recover "$DEV" reporter dummy
-run sh -c "echo N > $DFS/fail_recover"
+say "A recover that fails tells the user why, and the error stays"
+run "echo Y > $DFS/fail_recover"
+run "devlink health recover $DEV reporter dummy"
+run "devlink -j -p health show $DEV reporter dummy"
+
+say "Recovered by hand"
+run "echo N > $DFS/fail_recover"
+run "devlink health recover $DEV reporter dummy"
+run "devlink health show $DEV reporter dummy"
 
 say "Health events seen by 'devlink mon health'"
 kill $mon
@@ -62,5 +69,6 @@ wait $mon 2>/dev/null
 cat "$OUT/mon.txt"
 
 say "Clean up"
-run sh -c 'echo 10 > /sys/bus/netdevsim/del_device'
-run rmmod netdevsim
+run "echo 10 > /sys/bus/netdevsim/del_device"
+run "rmmod netdevsim"
+say "Done"
