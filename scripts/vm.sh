@@ -45,7 +45,9 @@ fi
 # Without KASAN (gcc kernels), slub_debug gives red zones, poisoning and
 # sanity checks on every slab. panic_on_warn stays off so that the run goes
 # on and every splat is collected.
-append=${VM_APPEND:-}
+# A large log buffer: the boot log alone (Rust doctests) is 90 KB, and the
+# per-test splat check reads the log back.
+append="log_buf_len=8M ${VM_APPEND:-}"
 grep -q '^CONFIG_KASAN=y' "$BUILD/.config" || append="slub_debug=FZPU $append"
 
 set +e
