@@ -61,6 +61,8 @@ want="libclang==$LIBCLANG_VERSION virtme-ng==$VIRTME_NG_VERSION PyYAML==$PYYAML_
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
 	log "python venv: $want"
 	rm -rf "$VENV"
+	# The venv comes first in PATH: look python3 up again now that it is gone.
+	hash -r
 	python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
 	# shellcheck disable=SC2086
 	quiet "pip install $want" "$CACHE/logs/pip.log" \

@@ -50,9 +50,7 @@ kunit() {
 }
 
 if [ -f "$OUT/boot-dmesg.txt" ]; then
-	if [ -z "$T" ] || grep -q "$T" <<<"kunit rust_doctests"; then
-		kunit "$OUT/boot-dmesg.txt" >>"$results"
-	fi
+	kunit "$OUT/boot-dmesg.txt" >>"$results"
 	splat=$("$TOP/scripts/splat.sh" <"$OUT/boot-dmesg.txt" | head -n 1 || true)
 	if [ -n "$splat" ]; then
 		echo "not ok boot # kernel splat during boot: $splat" >>"$results"
