@@ -6,7 +6,7 @@
 #  - the kernel crate (with our in-tree part) is clippy-clean
 #  - our modules build warning-free with W=1 and CLIPPY=1
 #  - checkpatch.pl on C, headers, scripts and the generated patch series
-#  - shellcheck on scripts, when installed
+#  - shellcheck (warnings and errors) on scripts
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -54,11 +54,9 @@ else
 fi
 rm -rf "$pd"
 
-if command -v shellcheck >/dev/null; then
-	step "shellcheck"
-	scripts=$(git ls-files '*.sh' 'scripts/*' | sort -u)
-	if shellcheck -x -e SC1090,SC1091 $scripts; then ok; else bad; fi
-fi
+step "shellcheck"
+scripts=$(git ls-files '*.sh' 'scripts/*' | sort -u)
+if shellcheck -S warning -x -e SC1090,SC1091 $scripts; then ok; else bad; fi
 
 # Last: clippy-driver's kernel crate differs in its symbol hashes from the
 # one vmlinux exports, so the normal build is restored right after.

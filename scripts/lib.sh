@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034
 # Shared settings for the build scripts. Sourced, never run.
 
 # The cache lives outside the work tree so that fresh clones (CI) and later

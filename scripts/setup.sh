@@ -10,7 +10,7 @@ set -euo pipefail
 # missing, so a removed binary is brought back too.
 APT_NEEDS="make:make gcc:gcc flex:flex bison:bison bc:bc cpio:cpio depmod:kmod
 	udevadm:udev qemu-system-x86_64:qemu-system-x86 jq:jq ping:iputils-ping
-	devlink:iproute2 xz:xz-utils git:git rsync:rsync perl:perl
+	devlink:iproute2 xz:xz-utils git:git rsync:rsync perl:perl shellcheck:shellcheck
 	/usr/include/libelf.h:libelf-dev /usr/include/openssl/ssl.h:libssl-dev"
 
 mkdir -p "$CACHE/logs"

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034
 # The compiler that builds the kernel and our modules. Sourced by env.sh.
 #
 # KCC=gcc: the host's gcc.

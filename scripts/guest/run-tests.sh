@@ -41,7 +41,7 @@ tests() {
 		dir=$(dirname "$mk")
 		dir=${dir#"$TOP"/tools/testing/selftests/}
 		for var in TEST_PROGS TEST_PROGS_EXTENDED; do
-			sed -n "s/^$var[[:space:]]*[:+]*=[[:space:]]*//p" "$mk" | tr ' ' '\n' |
+			sed -n "s/^${var}[[:space:]]*[:+]*=[[:space:]]*//p" "$mk" | tr ' ' '\n' |
 				while read -r prog; do
 					[ -n "$prog" ] || continue
 					if [ $var = TEST_PROGS ]; then
@@ -103,4 +103,4 @@ else
 fi
 
 dmesg >"$OUT/dmesg.txt"
-echo done >"$OUT/status"
+echo "done" >"$OUT/status"
