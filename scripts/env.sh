@@ -69,6 +69,8 @@ rdl_print_env() {
 	echo "KBUILD=$BUILD"
 	echo "KIMAGE=$IMAGE"
 	echo "KVERSION=$KVER"
+	# For the kernel tree's YNL client (tools/net/ynl/pyynl/cli.py --no-schema).
+	echo "PYTHON=$VENV/bin/python3"
 	echo "NETDEVSIM_KO=$BUILD/drivers/net/netdevsim/netdevsim.ko"
 	echo "E1000_KO=$BUILD/drivers/net/ethernet/intel/e1000/e1000.ko"
 	for ko in $(rdl_modules); do
