@@ -13,10 +13,7 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 
 "$TOP/scripts/setup.sh"
 rdl_toolchain
-if [ -z "${KDIR:-}" ]; then
-	"$TOP/scripts/fetch-source.sh" >/dev/null
-	rdl_locate
-fi
+rdl_source
 "$TOP/scripts/overlay.sh" "$PRISTINE" "$TREE"
 tc_provision
 

@@ -53,6 +53,14 @@ rdl_locate() {
 	IMAGE=$BUILD/arch/x86/boot/bzImage
 }
 
+# The kernel source, downloaded first unless KDIR names the user's tree.
+rdl_source() {
+	if [ -z "${KDIR:-}" ]; then
+		"$TOP/scripts/fetch-source.sh" >/dev/null
+		rdl_locate
+	fi
+}
+
 # Our modules: every .ko that the top-level Kbuild can build.
 rdl_modules() {
 	local d

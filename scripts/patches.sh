@@ -7,10 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 dest=${1:-$TOP/out/patches}
-if [ -z "${KDIR:-}" ]; then
-	"$TOP/scripts/fetch-source.sh" >/dev/null
-	rdl_locate
-fi
+rdl_source
 
 # A git repository whose work tree is the pristine source, made once.
 repo=$CACHE/git/linux-$KVER.git
