@@ -18,12 +18,19 @@ set -euo pipefail
 
 S=$TOP/series
 # Directories of the repository that mirror the kernel tree's in-tree part.
-INTREE="rust include"
+INTREE="rust include samples Documentation/networking/devlink/devlink-health-rust.rst"
 
 patches() { find "$S" -mindepth 1 -maxdepth 1 -type d | sort; }
 files_of() { [ -f "$1/files" ] && grep -v '^[[:space:]]*\(#\|$\)' "$1/files" || true; }
 diffs_of() { find "$1" -maxdepth 1 -name '*.diff' | sort; }
 diff_targets() { sed -n 's|^+++ b/||p' "$1"; }
+# Whether every file diff $1 edits is added whole by some patch.
+all_claimed() {
+	local f p
+	for f in $(diff_targets "$1"); do
+		for p in $(patches); do files_of "$p"; done | grep -qxF "$f" || return 1
+	done
+}
 
 check() {
 	local claimed p f bad=0
@@ -60,10 +67,12 @@ apply_one() {
 			fi
 		done
 		# A tree that already carries the series (KDIR=a tree made with
-		# 'git am' of 'make patches') is taken as it is.
+		# 'git am' of 'make patches') is taken as it is, and so is a diff
+		# to a file that a later patch adds whole.
 		if (cd "$dir" && git apply --check "$d" 2>/dev/null); then
 			(cd "$dir" && git apply --whitespace=error-all "$d")
-		elif ! (cd "$dir" && git apply --reverse --check "$d" 2>/dev/null); then
+		elif ! (cd "$dir" && git apply --reverse --check "$d" 2>/dev/null) &&
+			! all_claimed "$d"; then
 			die "series: $d does not apply to this kernel tree"
 		fi
 	done

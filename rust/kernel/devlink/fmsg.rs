@@ -55,7 +55,6 @@ pub(crate) struct RawFmsg {
     err: Option<Error>,
 }
 
-#[expect(dead_code, reason = "the health reporter ops are its users")]
 impl RawFmsg {
     /// Wraps the fmsg an op was called with.
     ///
@@ -184,7 +183,6 @@ pub struct Object<'a> {
 }
 
 impl<'a> Object<'a> {
-    #[cfg_attr(not(CONFIG_KUNIT = "y"), expect(dead_code))]
     pub(crate) fn new(sink: &'a mut dyn Sink) -> Self {
         Self { sink }
     }

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! devlink ports.
+//!
+//! A port is what a devlink instance exposes of itself to the outside: for a NIC, each physical
+//! network port. Ports are registered with an index unique in their instance, and user space
+//! sees them as `bus/device/index` (e.g. `pci/0000:00:03.0/0`). Ports can carry their own health
+//! reporters.
+//!
+//! C header: [`include/net/devlink.h`](srctree/include/net/devlink.h)
+
+use crate::{
+    bindings,
+    devlink::{instance::InstanceRef, Devlink, Guard, Operations},
+    error::to_result,
+    prelude::*,
+    sync::Arc,
+    types::Opaque,
+};
+
+/// What a port is, with the attributes of that flavour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavour {
+    /// A physical port of the device, numbered as on its front panel; user space names it
+    /// `p<number>`.
+    Physical {
+        /// The number of the port on the device.
+        number: u32,
+    },
+}
+
+impl Flavour {
+    fn attrs(self) -> bindings::devlink_port_attrs {
+        let mut attrs: bindings::devlink_port_attrs = pin_init::zeroed();
+        match self {
+            Flavour::Physical { number } => {
+                attrs.flavour = bindings::devlink_port_flavour_DEVLINK_PORT_FLAVOUR_PHYSICAL;
+                attrs.__bindgen_anon_1.phys.port_number = number;
+            }
+        }
+        attrs
+    }
+}
+
+/// A registered port and the instance that keeps it.
+///
+/// # Invariants
+///
+/// `port` is registered in the instance of `instance`.
+#[pin_data(PinnedDrop)]
+pub(crate) struct PortInner {
+    instance: InstanceRef,
+    #[pin]
+    port: Opaque<bindings::devlink_port>,
+}
+
+impl PortInner {
+    pub(crate) fn as_raw(&self) -> *mut bindings::devlink_port {
+        self.port.get()
+    }
+
+    pub(crate) fn instance(&self) -> &InstanceRef {
+        &self.instance
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for PortInner {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariant, the port is registered; its reporters hold references
+        // to `self`, so they are gone.
+        unsafe { bindings::devlink_port_unregister(self.as_raw()) };
+    }
+}
+
+// SAFETY: The C port may be used from any thread; the C functions called on it lock.
+unsafe impl Send for PortInner {}
+
+// SAFETY: As above.
+unsafe impl Sync for PortInner {}
+
+/// A registered devlink port; dropping it unregisters the port, once its health reporters are
+/// gone too (they keep it).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{
+///     c_str, device, devlink,
+///     devlink::port::{Flavour, Port},
+///     faux, prelude::*,
+/// };
+///
+/// struct Switch;
+///
+/// #[vtable]
+/// impl devlink::Operations for Switch {}
+///
+/// let fdev = faux::Registration::new(c_str!("rust-devlink-port-doc"), None)?;
+/// let dev: &device::Device<device::Bound> = fdev.as_ref().as_ref();
+/// let reg = devlink::Registration::new(dev, Switch)?;
+/// let p0 = Port::new(&reg, 0, Flavour::Physical { number: 1 })?;
+/// let p1 = Port::new(&reg, 1, Flavour::Physical { number: 2 })?;
+/// assert_eq!(p1.index(), 1);
+///
+/// // Indices are unique in an instance.
+/// assert_eq!(Port::new(&reg, 0, Flavour::Physical { number: 3 }).err(), Some(EBUSY));
+/// # drop((p0, p1));
+/// # Ok::<(), Error>(())
+/// ```
+pub struct Port {
+    inner: Arc<PortInner>,
+}
+
+impl Port {
+    /// Registers port `index` of `devlink`, taking the instance lock.
+    pub fn new<T: Operations>(devlink: &Devlink<T>, index: u32, flavour: Flavour) -> Result<Self> {
+        Self::register(
+            devlink,
+            index,
+            flavour,
+            bindings::devlink_port_register_with_ops,
+        )
+    }
+
+    /// Registers port `index` of the instance whose lock is held.
+    pub fn new_locked<T: Operations>(
+        guard: &Guard<'_, T>,
+        index: u32,
+        flavour: Flavour,
+    ) -> Result<Self> {
+        Self::register(guard, index, flavour, bindings::devl_port_register_with_ops)
+    }
+
+    /// Registers the port with `register`, a C function that needs the lock held if it does
+    /// not take it itself.
+    fn register<T: Operations>(
+        devlink: &Devlink<T>,
+        index: u32,
+        flavour: Flavour,
+        register: unsafe extern "C" fn(
+            *mut bindings::devlink,
+            *mut bindings::devlink_port,
+            u32,
+            *const bindings::devlink_port_ops,
+        ) -> c_int,
+    ) -> Result<Self> {
+        let instance = InstanceRef::new(devlink);
+        let raw_devlink = instance.as_raw();
+        let inner = Arc::pin_init(
+            try_pin_init!(PortInner {
+                instance,
+                // Last: a port whose registration succeeded must not be dropped unregistered.
+                port <- Opaque::try_ffi_init(|port: *mut bindings::devlink_port| {
+                    // SAFETY: `port` is valid for writes of a `struct devlink_port`.
+                    unsafe { port.write_bytes(0, 1) };
+                    let attrs = flavour.attrs();
+                    // SAFETY: `port` is zeroed and not registered; the attributes are copied.
+                    unsafe { bindings::devlink_port_attrs_set(port, &attrs) };
+                    // SAFETY: `raw_devlink` is valid (`instance` holds it); `port` is zeroed,
+                    // not registered and pinned in the `Arc`; NULL ops are allowed; the caller
+                    // passes a function whose locking needs are met.
+                    to_result(unsafe { register(raw_devlink, port, index, core::ptr::null()) })
+                }),
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        // INVARIANT: Registered above.
+        Ok(Self { inner })
+    }
+
+    /// Returns the index of the port in its instance.
+    pub fn index(&self) -> u32 {
+        // SAFETY: The port is registered, and its index does not change.
+        unsafe { (*self.inner.as_raw()).index }
+    }
+
+    /// Returns the raw `struct devlink_port`.
+    pub fn as_raw(&self) -> *mut bindings::devlink_port {
+        self.inner.as_raw()
+    }
+
+    /// Whether the port belongs to `devlink`.
+    pub fn belongs_to<T: Operations>(&self, devlink: &Devlink<T>) -> bool {
+        self.inner.instance().as_raw() == devlink.as_raw()
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<PortInner> {
+        &self.inner
+    }
+}

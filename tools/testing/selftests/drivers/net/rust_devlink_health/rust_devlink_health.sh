@@ -1,0 +1,145 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kernel::devlink sample, seen from user space: the instance and its
+# info, a health reporter's state and counters through reports, the stored
+# dump carrying the context of the first report, diagnose, dump clear, an
+# absent op, malformed writes, and unloading.
+# RUST_DEVLINK_HEALTH_KO names the module file; without it, modprobe finds it.
+
+KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
+# shellcheck source=/dev/null
+. "$KSFT_LIB/kselftest/ktap_helpers.sh"
+
+DL=faux/rust-devlink-sample
+DFS=/sys/kernel/debug/rust_devlink_health
+REPORT=$DFS/report
+
+load() {
+	if [ -n "${RUST_DEVLINK_HEALTH_KO:-}" ]; then
+		insmod "$RUST_DEVLINK_HEALTH_KO"
+	else
+		modprobe rust_devlink_health
+	fi
+}
+
+# jq filter $1 must hold for JSON $2; prints the JSON otherwise.
+expect() {
+	jq -e "$1" >/dev/null <<<"$2" && return 0
+	ktap_print_msg "not ($1) in: $2"
+	return 1
+}
+
+reporter() { devlink -j health show "$DL" reporter sample; }
+# The reporter's object in 'devlink health show' output.
+R='.health[][]'
+
+test_load() {
+	load || return 1
+	expect ".dev | has(\"$DL\")" "$(devlink -j dev show)"
+}
+
+test_info() {
+	local info
+	info=$(devlink -j dev info "$DL") || return 1
+	expect ".info[\"$DL\"].serial_number == \"RDL-SAMPLE-0001\"" "$info" &&
+		expect ".info[\"$DL\"].versions.running.fw == \"1.0.0\"" "$info"
+}
+
+test_initial_state() {
+	expect "$R | .state == \"healthy\" and .error == 0 and .recover == 0
+		and .grace_period == 0 and .auto_recover and .auto_dump" "$(reporter)"
+}
+
+test_report_recovers() {
+	echo "firmware hang" >"$REPORT" || return 1
+	expect "$R | .state == \"healthy\" and .error == 1 and .recover == 1" "$(reporter)" &&
+		expect '.event.seq == 1 and .event.message == "firmware hang"' \
+			"$(devlink -j health dump show "$DL" reporter sample)"
+}
+
+test_dump_kept() {
+	echo "second" >"$REPORT" || return 1
+	expect "$R | .error == 2 and .recover == 2" "$(reporter)" &&
+		expect '.event.seq == 1 and .event.message == "firmware hang"' \
+			"$(devlink -j health dump show "$DL" reporter sample)"
+}
+
+test_diagnose() {
+	expect '.events == 2 and .recoveries == 2' \
+		"$(devlink -j health diagnose "$DL" reporter sample)"
+}
+
+test_dump_clear() {
+	devlink health dump clear "$DL" reporter sample || return 1
+	# With no dump stored, the op runs without a context.
+	expect '.events == 2 and (has("event") | not)' \
+		"$(devlink -j health dump show "$DL" reporter sample)"
+}
+
+test_absent_op() {
+	local err
+	if err=$(devlink health test "$DL" reporter sample 2>&1); then
+		ktap_print_msg "test succeeded on a reporter without a test op"
+		return 1
+	fi
+	case $err in
+	*"Operation not supported"*) ;;
+	*) ktap_print_msg "test failed with '$err', want EOPNOTSUPP"; return 1 ;;
+	esac
+}
+
+test_unknown_reporter() {
+	local err
+	if err=$(devlink health show "$DL" reporter nosuch 2>&1); then
+		ktap_print_msg "an unknown reporter was shown"
+		return 1
+	fi
+	case $err in
+	*"No such file or directory"* | *"Invalid argument"*) ;;
+	*) ktap_print_msg "unknown reporter: '$err'"; return 1 ;;
+	esac
+}
+
+# A write (of $1 with backslash escapes) that must fail with EINVAL.
+refused() {
+	local err
+	if err=$(printf '%b' "$1" 2>&1 >"$REPORT"); then
+		ktap_print_msg "write '$1' was accepted"
+		return 1
+	fi
+	case $err in
+	*"Invalid argument"*) ;;
+	*) ktap_print_msg "write '$1' failed with '$err', want EINVAL"; return 1 ;;
+	esac
+}
+
+test_refuse() {
+	refused '\n' && refused 'a\0b' && refused "$(printf 'x%.0s' {1..65})" &&
+		expect "$R | .error == 2 and .recover == 2" "$(reporter)"
+}
+
+test_unload() {
+	rmmod rust_devlink_health || return 1
+	expect ".dev | has(\"$DL\") | not" "$(devlink -j dev show)" &&
+		[ ! -e "$DFS" ]
+}
+
+ktap_print_header
+[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+command -v devlink >/dev/null && command -v jq >/dev/null ||
+	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+ktap_set_plan 11
+ktap_test_result "load: instance $DL" test_load
+ktap_test_result "dev info: serial and running version" test_info
+ktap_test_result "reporter healthy, no errors, auto recover and dump" test_initial_state
+ktap_test_result "report: counted, dumped with its context, recovered" test_report_recovers
+ktap_test_result "second report: counted, first dump kept" test_dump_kept
+ktap_test_result "diagnose" test_diagnose
+ktap_test_result "dump clear, then a dump without context" test_dump_clear
+ktap_test_result "test without a test op: EOPNOTSUPP" test_absent_op
+ktap_test_result "unknown reporter refused" test_unknown_reporter
+ktap_test_result "malformed reports refused with EINVAL" test_refuse
+ktap_test_result "unload" test_unload
+ktap_finished
