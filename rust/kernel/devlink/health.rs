@@ -483,7 +483,7 @@ impl<R: ReporterOps> Vtable<R> {
             "a graceful period needs a `recover` operation"
         );
         bindings::devlink_health_reporter_ops {
-            name: R::NAME.as_ptr().cast_mut().cast(),
+            name: R::NAME.to_bytes_with_nul().as_ptr().cast_mut(),
             recover: if R::HAS_RECOVER {
                 Some(Self::recover)
             } else {

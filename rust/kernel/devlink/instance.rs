@@ -12,8 +12,8 @@ use crate::{
     devlink::info::InfoRequest,
     error::{from_result, VTABLE_DEFAULT_ERROR},
     net::netlink::ExtAck,
-    static_lock_class,
     prelude::*,
+    static_lock_class,
     sync::{
         aref::{ARef, AlwaysRefCounted},
         atomic::{Acquire, Atomic, Release},

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Netlink extended acknowledgements.
+//! Netlink extended acknowledgments.
 //!
 //! C header: [`include/linux/netlink.h`](srctree/include/linux/netlink.h)
 
 use crate::{bindings, prelude::*};
 use core::{fmt, ptr::NonNull};
 
-/// The extended acknowledgement of a netlink request, `struct netlink_ext_ack`.
+/// The extended acknowledgment of a netlink request, `struct netlink_ext_ack`.
 ///
 /// Callbacks that serve a netlink request get one to explain a failure to the user: the message
 /// set here is what tools such as `devlink` or `ip` print next to the error.
