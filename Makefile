@@ -5,6 +5,7 @@
 #   make demo            walk through devlink health in a VM
 #   make env             where the tree, the build and the modules are
 #   make patches [PATCH_DIR=dir]   the in-tree part as a patch series
+#   make patches-check   every patch of the series builds, warning-free
 #   make check           rustfmt, clippy, checkpatch, shellcheck-free lints
 #
 # KDIR=/path/to/linux uses that kernel tree instead of Debian's linux-source.
@@ -13,7 +14,7 @@
 SHELL := /bin/bash
 export KDIR T KCC
 
-.PHONY: all setup prepare kernel modules test demo env patches check clean
+.PHONY: all setup prepare kernel modules test demo env patches patches-check check clean
 
 all: modules
 
@@ -40,6 +41,9 @@ env:
 
 patches:
 	@scripts/patches.sh $(PATCH_DIR)
+
+patches-check:
+	@scripts/patches-check.sh
 
 check:
 	@scripts/check.sh

@@ -665,9 +665,10 @@ mod tests {
         const PERIODS: Periods = Periods::graceful(60_000).with_burst(200);
         type Context = u32;
 
-        fn recover(&self, ctx: Option<&u32>, _extack: &mut ExtAck) -> Result {
+        fn recover(&self, ctx: Option<&u32>, extack: &mut ExtAck) -> Result {
             self.last_ctx.store(ctx.copied().unwrap_or(NO_CTX), Relaxed);
             if self.fail_recover.load(Relaxed) {
+                extack.set_message(c"recovery refused for the test");
                 return Err(EIO);
             }
             self.recovers.fetch_add(1, Relaxed);
@@ -769,6 +770,26 @@ mod tests {
         assert_eq!(full.dumps.load(Relaxed), 1);
         assert_eq!(full.recovers.load(Relaxed), 1);
         assert_eq!(full.last_ctx.load(Relaxed), 7);
+        Ok(())
+    }
+
+    /// What user space gets: the errno and the extack message, through the C ops table.
+    #[test]
+    fn errno_and_message_reach_the_caller() -> Result {
+        let (_fdev, reg) = instance(c"rust-devlink-kunit-extack")?;
+        let full = Reporter::new(&reg, Full::default())?;
+        full.fail_recover.store(true, Relaxed);
+        let recover = Vtable::<Full>::OPS.recover.ok_or(EINVAL)?;
+        let mut raw = bindings::netlink_ext_ack::default();
+        let _guard = reg.lock();
+        // SAFETY: As the core calls it for a request of user space: a live reporter of this
+        // table, no context, a valid extack, the instance lock held.
+        let ret = unsafe { recover(full.as_raw(), core::ptr::null_mut(), &mut raw) };
+        assert_eq!(ret, EIO.to_errno());
+        assert_eq!(full.last_ctx.load(Relaxed), NO_CTX);
+        // SAFETY: The op set a NUL-terminated static message.
+        let msg = unsafe { CStr::from_char_ptr(raw._msg) };
+        assert_eq!(msg, c"recovery refused for the test");
         Ok(())
     }
 
