@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the VM: the devlink health story, command by command.
-# Until rdevsim exists, the device is the kernel's own netdevsim.
+# Until rdevsim exists, the device is the kernel's own netdevsim, followed by
+# the kernel::devlink sample.
 set -u
 OUT=$1
 set -a
@@ -71,4 +72,21 @@ cat "$OUT/mon.txt"
 say "Clean up"
 run "echo 10 > /sys/bus/netdevsim/del_device"
 run "rmmod netdevsim"
+
+RDEV=faux/rust-devlink-sample
+RDFS=/sys/kernel/debug/rust_devlink_health
+say "The same from Rust: kernel::devlink's sample, a faux device with a reporter"
+run "insmod $RUST_DEVLINK_HEALTH_KO" || exit 1
+run "devlink dev info $RDEV"
+run "devlink health show $RDEV reporter sample"
+
+say "The sample reports what is written to debugfs; its dump keeps that context"
+run "echo 'firmware hang' > $RDFS/report"
+run "devlink health show $RDEV reporter sample"
+run "devlink health dump show $RDEV reporter sample"
+run "devlink health diagnose $RDEV reporter sample"
+
+say "An op the reporter does not implement: EOPNOTSUPP, as for a C driver"
+run "devlink health test $RDEV reporter sample"
+run "rmmod rust_devlink_health"
 say "Done"
