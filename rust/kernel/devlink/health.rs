@@ -37,7 +37,7 @@ use crate::{
     sync::Arc,
     task::might_sleep,
 };
-use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
+use core::{marker::PhantomData, num::NonZeroU64, ops::Deref, ptr::NonNull};
 
 /// The default periods of a reporter, in milliseconds, as user space sees them in
 /// `devlink health show` until it sets others.
@@ -48,9 +48,24 @@ use core::{marker::PhantomData, ops::Deref, ptr::NonNull};
 ///   before the graceful period begins.
 ///
 /// A burst period needs a graceful period, and a graceful period needs a `recover` operation;
-/// the C core refuses other reporters with a warning. Here neither can be built: [`Periods`]
-/// cannot hold a burst period without a graceful period, and a reporter with periods but no
-/// `recover` operation does not compile.
+/// the C core refuses other reporters with a warning. Here a [`Periods`] cannot hold a burst
+/// period without a graceful period, and a reporter whose [`ReporterOps::PERIODS`] has a
+/// graceful period but that has no `recover` operation does not compile.
+///
+/// # Examples
+///
+/// ```
+/// use core::num::NonZeroU64;
+/// use kernel::devlink::health::Periods;
+///
+/// const P: Periods = Periods::new(NonZeroU64::new(500).unwrap(), 100);
+/// assert_eq!((P.graceful_ms(), P.burst_ms()), (500, 100));
+///
+/// // From values known at run time, such as a module parameter.
+/// assert_eq!(Periods::from_millis(500, 100), Some(P));
+/// assert_eq!(Periods::from_millis(0, 0), Some(Periods::NONE));
+/// assert_eq!(Periods::from_millis(0, 100), None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Periods {
     graceful_ms: u64,
@@ -64,27 +79,24 @@ impl Periods {
         burst_ms: 0,
     };
 
-    /// A graceful period of `ms` milliseconds, without a burst period.
-    pub const fn graceful(ms: u64) -> Self {
+    /// A graceful period of `graceful_ms` milliseconds and a burst period of `burst_ms` (which
+    /// may be zero).
+    pub const fn new(graceful_ms: NonZeroU64, burst_ms: u64) -> Self {
         Self {
-            graceful_ms: ms,
-            burst_ms: 0,
+            graceful_ms: graceful_ms.get(),
+            burst_ms,
         }
     }
 
-    /// Adds a burst period of `ms` milliseconds.
-    ///
-    /// Used in a constant, as [`ReporterOps::PERIODS`] is, a burst period without a graceful
-    /// period fails to compile.
-    pub const fn with_burst(self, ms: u64) -> Self {
-        assert!(
-            ms == 0 || self.graceful_ms != 0,
-            "a burst period needs a graceful period"
-        );
-        Self {
-            graceful_ms: self.graceful_ms,
-            burst_ms: ms,
+    /// The periods of these lengths, or `None` for a burst period without a graceful period.
+    pub const fn from_millis(graceful_ms: u64, burst_ms: u64) -> Option<Self> {
+        if burst_ms != 0 && graceful_ms == 0 {
+            return None;
         }
+        Some(Self {
+            graceful_ms,
+            burst_ms,
+        })
     }
 
     /// Returns the graceful period in milliseconds.
@@ -126,6 +138,16 @@ pub trait ReporterOps: Sized + Send + Sync {
 
     /// The default graceful and burst periods.
     const PERIODS: Periods = Periods::NONE;
+
+    /// The default graceful and burst periods of this reporter, for a driver that chooses them
+    /// at run time (per device, from a module parameter ...); [`ReporterOps::PERIODS`] unless
+    /// overridden.
+    ///
+    /// Called once, when the reporter is created. Creation fails with [`EINVAL`] if the periods
+    /// have a graceful period and the reporter has no `recover` operation.
+    fn periods(&self) -> Periods {
+        Self::PERIODS
+    }
 
     /// What the driver knows about an error it reports, handed to `recover` and `dump`.
     type Context;
@@ -208,7 +230,7 @@ impl Parent {
 /// #[vtable]
 /// impl health::ReporterOps for Fw {
 ///     const NAME: &'static CStr = c_str!("fw");
-///     const PERIODS: health::Periods = health::Periods::graceful(500);
+///     const PERIODS: health::Periods = health::Periods::from_millis(500, 0).unwrap();
 ///     type Context = Crash;
 ///
 ///     fn recover(&self, _ctx: Option<&Crash>, _extack: &mut ExtAck) -> Result {
@@ -244,10 +266,12 @@ impl Parent {
 /// # Invariants
 ///
 /// `raw` is a reporter created for `R` in the instance (or port) held by `parent`, with `data`
-/// as its private data, and not destroyed yet.
+/// as its private data and `_ops` (if any) as its ops table, and not destroyed yet.
 pub struct Reporter<R: ReporterOps> {
     raw: NonNull<bindings::devlink_health_reporter>,
     data: Pin<KBox<R>>,
+    /// The reporter's own C ops table, if it has one; the core keeps a pointer to it.
+    _ops: OwnOps,
     parent: Parent,
 }
 
@@ -330,18 +354,19 @@ impl<R: ReporterOps> Reporter<R> {
     where
         Error: From<E>,
     {
-        let data = alloc(into_error(data))?;
-        let priv_ = data_ptr(&data);
-        // SAFETY: `devlink` is valid; the ops table is a constant that lives forever; `priv_`
-        // lives as long as the reporter (see `Drop`); the caller passes a function whose
-        // locking needs are met.
-        let raw = from_err_ptr(unsafe { create(devlink.as_raw(), &Vtable::<R>::OPS, priv_) })?;
+        let (data, ops) = prepare(into_error(data))?;
+        let ops_ptr = ops.as_deref().map_or(&Vtable::<R>::OPS, |o| o);
+        // SAFETY: `devlink` is valid; the ops table is a constant that lives forever or `ops`,
+        // which lives as long as the reporter, as does `data` (see `Drop`); the caller passes a
+        // function whose locking needs are met.
+        let raw = from_err_ptr(unsafe { create(devlink.as_raw(), ops_ptr, data_ptr(&data)) })?;
         // INVARIANT: Created above with `data` as private data.
         Ok(Self {
             // SAFETY: `from_err_ptr` returned a pointer that is not an error; the C function
             // does not return NULL.
             raw: unsafe { NonNull::new_unchecked(raw) },
             data,
+            _ops: ops,
             parent: Parent::Instance(InstanceRef::new(devlink)),
         })
     }
@@ -350,18 +375,19 @@ impl<R: ReporterOps> Reporter<R> {
     where
         Error: From<E>,
     {
-        let data = alloc(into_error(data))?;
-        let priv_ = data_ptr(&data);
-        // SAFETY: `port` is registered; the ops table is a constant that lives forever;
-        // `priv_` lives as long as the reporter (see `Drop`); the caller passes a function whose
-        // locking needs are met.
-        let raw = from_err_ptr(unsafe { create(port.as_raw(), &Vtable::<R>::OPS, priv_) })?;
+        let (data, ops) = prepare(into_error(data))?;
+        let ops_ptr = ops.as_deref().map_or(&Vtable::<R>::OPS, |o| o);
+        // SAFETY: `port` is registered; the ops table is a constant that lives forever or `ops`,
+        // which lives as long as the reporter, as does `data` (see `Drop`); the caller passes a
+        // function whose locking needs are met.
+        let raw = from_err_ptr(unsafe { create(port.as_raw(), ops_ptr, data_ptr(&data)) })?;
         // INVARIANT: Created above with `data` as private data.
         Ok(Self {
             // SAFETY: `from_err_ptr` returned a pointer that is not an error; the C function
             // does not return NULL.
             raw: unsafe { NonNull::new_unchecked(raw) },
             data,
+            _ops: ops,
             parent: Parent::Port(port.inner().clone()),
         })
     }
@@ -463,10 +489,28 @@ where
     }
 }
 
-/// Allocates the driver's data of a reporter (outside of the callers, whose `Error: From<E>`
-/// bound would hide the one of [`KBox::pin_init`]).
-fn alloc<R>(init: impl PinInit<R, Error>) -> Result<Pin<KBox<R>>> {
-    KBox::pin_init(init, GFP_KERNEL)
+/// The C ops table of a reporter whose periods differ from [`ReporterOps::PERIODS`].
+type OwnOps = Option<KBox<bindings::devlink_health_reporter_ops>>;
+
+/// Allocates the driver's data of a reporter, and its own C ops table if its periods are not
+/// the constant ones (outside of the callers, whose `Error: From<E>` bound would hide the one of
+/// [`KBox::pin_init`]).
+fn prepare<R: ReporterOps>(init: impl PinInit<R, Error>) -> Result<(Pin<KBox<R>>, OwnOps)> {
+    let data = KBox::pin_init(init, GFP_KERNEL)?;
+    let periods = data.periods();
+    if periods == R::PERIODS {
+        return Ok((data, None));
+    }
+    // The check that `Vtable::OPS` makes at compile time.
+    if periods.graceful_ms != 0 && !R::HAS_RECOVER {
+        return Err(EINVAL);
+    }
+    let ops = bindings::devlink_health_reporter_ops {
+        default_graceful_period: periods.graceful_ms,
+        default_burst_period: periods.burst_ms,
+        ..Vtable::<R>::OPS
+    };
+    Ok((data, Some(KBox::new(ops, GFP_KERNEL)?)))
 }
 
 fn data_ptr<R>(data: &Pin<KBox<R>>) -> *mut c_void {
@@ -628,6 +672,19 @@ mod tests {
         type Context = ();
     }
 
+    /// A reporter without `recover` that asks for a graceful period at run time.
+    struct BadPeriods;
+
+    #[vtable]
+    impl ReporterOps for BadPeriods {
+        const NAME: &'static CStr = c"bad_periods";
+        type Context = ();
+
+        fn periods(&self) -> Periods {
+            Periods::new(NonZeroU64::new(100).unwrap(), 0)
+        }
+    }
+
     /// A reporter with every operation, counting calls and keeping the context last seen.
     struct Full {
         recovers: Atomic<u32>,
@@ -652,6 +709,7 @@ mod tests {
             Self {
                 recovers: Atomic::new(0),
                 dumps: Atomic::new(0),
+                periods: Periods::NONE,
             }
         }
     }
@@ -662,7 +720,7 @@ mod tests {
     #[vtable]
     impl ReporterOps for Full {
         const NAME: &'static CStr = c"full";
-        const PERIODS: Periods = Periods::graceful(60_000).with_burst(200);
+        const PERIODS: Periods = Periods::new(NonZeroU64::new(60_000).unwrap(), 200);
         type Context = u32;
 
         fn recover(&self, ctx: Option<&u32>, extack: &mut ExtAck) -> Result {
@@ -690,16 +748,21 @@ mod tests {
         }
     }
 
-    /// A reporter recovering every error (no graceful period) and dumping.
+    /// A reporter recovering every error (no graceful period unless `periods` says) and dumping.
     struct Eager {
         recovers: Atomic<u32>,
         dumps: Atomic<u32>,
+        periods: Periods,
     }
 
     #[vtable]
     impl ReporterOps for Eager {
         const NAME: &'static CStr = c"eager";
         type Context = ();
+
+        fn periods(&self) -> Periods {
+            self.periods
+        }
 
         fn recover(&self, _ctx: Option<&()>, _extack: &mut ExtAck) -> Result {
             self.recovers.fetch_add(1, Relaxed);
@@ -837,6 +900,30 @@ mod tests {
         }
         assert_eq!(eager.recovers.load(Relaxed), 3);
         assert_eq!(eager.dumps.load(Relaxed), 1);
+        Ok(())
+    }
+
+    /// Periods chosen at run time apply to that reporter only.
+    #[test]
+    fn run_time_periods() -> Result {
+        let (_fdev, reg) = instance(c"rust-devlink-kunit-periods")?;
+        let slow = Eager {
+            periods: Periods::new(NonZeroU64::new(60_000).unwrap(), 0),
+            ..Eager::default()
+        };
+        let slow = Reporter::new(&reg, slow)?;
+        slow.report(c"first", &())?;
+        assert_eq!(slow.report(c"second", &()), Err(ECANCELED));
+        assert_eq!(slow.recovers.load(Relaxed), 1);
+
+        let port = Port::new(&reg, 0, Flavour::Physical { number: 0 })?;
+        let fast = Reporter::new_on_port(&port, Eager::default())?;
+        fast.report(c"first", &())?;
+        fast.report(c"second", &())?;
+        assert_eq!(fast.recovers.load(Relaxed), 2);
+
+        // Refused before the C core would warn.
+        assert_eq!(Reporter::new(&reg, BadPeriods).err(), Some(EINVAL));
         Ok(())
     }
 

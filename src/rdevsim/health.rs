@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The health reporters of an instance: netdevsim's `empty` and `dummy`, and their debugfs
+//! knobs under `health/`.
+//!
+//! What a user sees is netdevsim's, key for key, with one difference: netdevsim's dummy dump
+//! closes an fmsg array it never opened right after `test_nest`, so that iproute2 stops printing
+//! there; here the message is balanced and `test_u32_array` and `test_array_of_objects` show.
+
+use kernel::{
+    debugfs::{Dir, File},
+    devlink::{fmsg::Object, health, Devlink},
+    net::netlink::ExtAck,
+    page::PAGE_SIZE,
+    prelude::*,
+    random,
+    str::CString,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        new_mutex, Arc, Mutex,
+    },
+    uaccess::UserSliceReader,
+};
+
+use crate::{knobs, DevData};
+
+/// The default length of `test_binary`, as in netdevsim.
+const BINARY_LEN_DEFAULT: u32 = 16;
+
+/// The longest `test_binary` accepted (netdevsim takes any `u32`, and then fails the dump with
+/// `ENOMEM`); 1 MiB, which a dump still carries.
+const BINARY_LEN_MAX: u32 = 1 << 20;
+
+/// The `empty` reporter: `dump` and `diagnose` that put nothing, no `recover`.
+pub(crate) struct Empty;
+
+#[vtable]
+impl health::ReporterOps for Empty {
+    const NAME: &'static CStr = c"empty";
+    type Context = ();
+
+    fn dump(&self, _fmsg: &mut Object<'_>, _ctx: Option<&()>, _extack: &mut ExtAck) -> Result {
+        Ok(())
+    }
+
+    fn diagnose(&self, _fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+        Ok(())
+    }
+}
+
+/// What `break_health` reports: the text written.
+pub(crate) struct Break {
+    message: CString,
+}
+
+/// The `dummy` reporter.
+#[pin_data]
+pub(crate) struct Dummy {
+    binary_len: Atomic<u32>,
+    fail_recover: Atomic<bool>,
+    /// The message of the last report recovered, shown by `diagnose`.
+    #[pin]
+    recovered: Mutex<Option<CString>>,
+    periods: health::Periods,
+}
+
+impl Dummy {
+    pub(crate) fn new(periods: health::Periods) -> impl PinInit<Self> {
+        pin_init!(Self {
+            binary_len: Atomic::new(BINARY_LEN_DEFAULT),
+            fail_recover: Atomic::new(false),
+            recovered <- new_mutex!(None),
+            periods,
+        })
+    }
+
+    /// The values that netdevsim's dummy reporter puts into dumps and diagnoses.
+    fn put_values(&self, fmsg: &mut Object<'_>) -> Result {
+        let len = self.binary_len.load(Relaxed) as usize;
+        let mut binary = KVec::from_elem(0u8, len, GFP_KERNEL | __GFP_NOWARN)?;
+        random::fill_bytes(&mut binary);
+        fmsg.put_bool(c"test_bool", true)
+            .put_u8(c"test_u8", 1)
+            .put_u32(c"test_u32", 3)
+            .put_u64(c"test_u64", 4)
+            .put_str(c"test_string", c"somestring")
+            .put_binary(c"test_binary", &binary)
+            .put_object(c"test_nest", |o| {
+                o.put_bool(c"nested_test_bool", false)
+                    .put_u8(c"nested_test_u8", 0);
+            })
+            .put_array(c"test_u32_array", |a| {
+                for i in 0..10 {
+                    a.push_u32(i);
+                }
+            })
+            .put_array(c"test_array_of_objects", |a| {
+                for i in 0..10 {
+                    a.push_object(|o| {
+                        o.put_bool(c"in_array_nested_test_bool", false)
+                            .put_u8(c"in_array_nested_test_u8", i);
+                    });
+                }
+            });
+        Ok(())
+    }
+}
+
+#[vtable]
+impl health::ReporterOps for Dummy {
+    const NAME: &'static CStr = c"dummy";
+    type Context = Break;
+
+    fn periods(&self) -> health::Periods {
+        self.periods
+    }
+
+    fn recover(&self, ctx: Option<&Break>, extack: &mut ExtAck) -> Result {
+        if self.fail_recover.load(Relaxed) {
+            extack.set_message(c"rdevsim: User setup the recover to fail for testing purposes");
+            return Err(EINVAL);
+        }
+        if let Some(ctx) = ctx {
+            let copy = CString::try_from(&*ctx.message)?;
+            *self.recovered.lock() = Some(copy);
+        }
+        Ok(())
+    }
+
+    fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&Break>, _extack: &mut ExtAck) -> Result {
+        if let Some(ctx) = ctx {
+            fmsg.put_str(c"break_message", &ctx.message);
+        }
+        self.put_values(fmsg)
+    }
+
+    fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+        if let Some(msg) = self.recovered.lock().as_deref() {
+            fmsg.put_str(c"recovered_break_message", msg);
+        }
+        self.put_values(fmsg)
+    }
+}
+
+type DummyReporter = health::Reporter<Dummy>;
+
+/// `break_health`: reports an error with the text written (up to a page, one trailing newline
+/// dropped, cut at a NUL as the C string it is in netdevsim); the write fails with the report's
+/// error.
+fn break_health(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader) -> Result {
+    let len = reader.len();
+    if len == 0 || len > PAGE_SIZE {
+        return Err(EINVAL);
+    }
+    let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+    reader.read_slice(&mut buf)?;
+    if buf.last() == Some(&b'\n') {
+        buf.truncate(len - 1);
+    }
+    if let Some(nul) = buf.iter().position(|&b| b == 0) {
+        buf.truncate(nul);
+    }
+    buf.push(0, GFP_KERNEL)?;
+    let message = CString::try_from(CStr::from_bytes_with_nul(&buf).map_err(|_| EINVAL)?)?;
+    let ctx = Break { message };
+    reporter.report(&ctx.message, &ctx)
+}
+
+fn show_binary_len(
+    reporter: &Arc<DummyReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    writeln!(f, "{}", reporter.binary_len.load(Relaxed))
+}
+
+fn store_binary_len(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader) -> Result {
+    let len = knobs::read_u32(reader)?;
+    if len > BINARY_LEN_MAX {
+        return Err(EINVAL);
+    }
+    reporter.binary_len.store(len, Relaxed);
+    Ok(())
+}
+
+fn show_fail_recover(
+    reporter: &Arc<DummyReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    writeln!(
+        f,
+        "{}",
+        if reporter.fail_recover.load(Relaxed) {
+            'Y'
+        } else {
+            'N'
+        }
+    )
+}
+
+fn store_fail_recover(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader) -> Result {
+    reporter
+        .fail_recover
+        .store(knobs::read_bool(reader)?, Relaxed);
+    Ok(())
+}
+
+/// The reporters of an instance and their knobs.
+pub(crate) struct Health {
+    // Files first: no knob is used after the reporters are gone.
+    _break_health: Pin<KBox<File<Arc<DummyReporter>>>>,
+    _binary_len: Pin<KBox<File<Arc<DummyReporter>>>>,
+    _fail_recover: Pin<KBox<File<Arc<DummyReporter>>>>,
+    _dir: Dir,
+    _dummy: Arc<DummyReporter>,
+    _empty: health::Reporter<Empty>,
+}
+
+impl Health {
+    pub(crate) fn new(
+        devlink: &Devlink<DevData>,
+        parent: &Dir,
+        periods: health::Periods,
+    ) -> Result<Self> {
+        let empty = health::Reporter::new(devlink, Empty)?;
+        let dummy = Arc::new(
+            health::Reporter::new(devlink, Dummy::new(periods))?,
+            GFP_KERNEL,
+        )?;
+        let dir = parent.subdir(c"health");
+        let break_health = KBox::pin_init(
+            dir.write_callback_file(c"break_health", dummy.clone(), &break_health),
+            GFP_KERNEL,
+        )?;
+        let binary_len = KBox::pin_init(
+            dir.read_write_callback_file(
+                c"binary_len",
+                dummy.clone(),
+                &show_binary_len,
+                &store_binary_len,
+            ),
+            GFP_KERNEL,
+        )?;
+        let fail_recover = KBox::pin_init(
+            dir.read_write_callback_file(
+                c"fail_recover",
+                dummy.clone(),
+                &show_fail_recover,
+                &store_fail_recover,
+            ),
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            _break_health: break_health,
+            _binary_len: binary_len,
+            _fail_recover: fail_recover,
+            _dir: dir,
+            _dummy: dummy,
+            _empty: empty,
+        })
+    }
+}

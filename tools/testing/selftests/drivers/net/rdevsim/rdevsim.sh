@@ -1,0 +1,193 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# rdevsim beyond netdevsim's tests: the configfs control interface and its
+# refusals, ports, dev info, per-instance default periods, the dummy dump
+# whole (netdevsim's stops after test_nest), bounded knobs that leave the
+# stored dump alone, several instances, permissions, and unloading.
+
+dir=$(dirname "$0")
+KSFT_LIB=${KSFT_LIB:-$dir/../../..}
+# shellcheck source=/dev/null
+. "$KSFT_LIB/kselftest/ktap_helpers.sh"
+# shellcheck source=lib.sh
+. "$dir/lib.sh"
+
+H=/sys/kernel/debug/rdevsim/rdevsim1/health
+
+# jq filter $1 must hold for JSON $2; prints the JSON otherwise.
+expect() {
+	jq -e "$1" >/dev/null <<<"$2" && return 0
+	ktap_print_msg "not ($1) in: ${2:0:600}"
+	return 1
+}
+
+# fails ERRNO_TEXT COMMAND...: the command must fail with that error.
+fails() {
+	local want=$1 err
+	shift
+	if err=$("$@" 2>&1); then
+		ktap_print_msg "'$*' succeeded"
+		return 1
+	fi
+	case $err in
+	*"$want"*) ;;
+	*) ktap_print_msg "'$*' failed with '$err', want '$want'"; return 1 ;;
+	esac
+}
+
+write() { printf '%b' "$1" >"$2"; }
+
+reporter() { devlink -j health show faux/rdevsim1 reporter "$1"; }
+dump() { devlink -j health dump show faux/rdevsim1 reporter dummy; }
+
+# The YNL client speaks what iproute2 6.1 does not (the burst period).
+ynl_reporter() {
+	"$PYTHON" "$KSRC/tools/net/ynl/pyynl/cli.py" --no-schema --output-json \
+		--spec "$KSRC/Documentation/netlink/specs/devlink.yaml" \
+		--do health-reporter-get --json \
+		"{\"bus-name\":\"faux\",\"dev-name\":\"rdevsim$1\",\"health-reporter-name\":\"$2\"}"
+}
+
+test_load() {
+	rdevsim_load && [ -d "$CFG" ]
+}
+
+test_bad_names() {
+	local n
+	for n in abc -1 01 +1 0x10 4294967296 ''; do
+		[ -n "$n" ] || continue
+		fails "Invalid argument" mkdir "$CFG/$n" || return 1
+	done
+	[ -z "$(ls "$CFG")" ]
+}
+
+test_bad_settings() {
+	mkdir "$CFG/1" || return 1
+	fails "Invalid argument" write 33 "$CFG/1/ports" &&
+		fails "Invalid argument" write abc "$CFG/1/ports" &&
+		fails "Invalid argument" write -1 "$CFG/1/graceful_period" &&
+		fails "Invalid argument" write 4294967296 "$CFG/1/burst_period" &&
+		fails "Invalid argument" write maybe "$CFG/1/live" &&
+		[ "$(cat "$CFG/1/ports")" = 1 ] && [ "$(cat "$CFG/1/graceful_period")" = 0 ] &&
+		[ "$(cat "$CFG/1/live")" = 0 ]
+}
+
+test_burst_needs_graceful() {
+	echo 100 >"$CFG/1/burst_period" || return 1
+	fails "Invalid argument" write 1 "$CFG/1/live" &&
+		[ "$(cat "$CFG/1/live")" = 0 ] &&
+		expect '.dev | has("faux/rdevsim1") | not' "$(devlink -j dev show)"
+}
+
+test_live() {
+	echo 2 >"$CFG/1/ports" && echo 500 >"$CFG/1/graceful_period" &&
+		echo 1 >"$CFG/1/live" || return 1
+	[ "$(cat "$CFG/1/live")" = 1 ] &&
+		expect '.dev | has("faux/rdevsim1")' "$(devlink -j dev show)" &&
+		expect '.port | keys == ["faux/rdevsim1/0", "faux/rdevsim1/1"]' \
+			"$(devlink -j port show)" &&
+		expect '.port[] | .flavour == "physical"' \
+			"$(devlink -j port show faux/rdevsim1/1)" &&
+		expect '.info["faux/rdevsim1"] | .serial_number == "1"
+			and .versions.running["fw.mgmt"] == "10.20.30"' \
+			"$(devlink -j dev info faux/rdevsim1)"
+}
+
+test_busy() {
+	fails "busy" write 3 "$CFG/1/ports" &&
+		fails "busy" write 1 "$CFG/1/live" &&
+		[ "$(cat "$CFG/1/ports")" = 2 ]
+}
+
+test_periods() {
+	expect '.health[][] | .grace_period == 500' "$(reporter dummy)" &&
+		expect '.health[][] | has("grace_period") | not' "$(reporter empty)" &&
+		expect '.["health-reporter"]["health-reporter-burst-period"] == 100' \
+			"$(ynl_reporter 1 dummy)"
+}
+
+test_whole_dump() {
+	echo 8 >"$H/binary_len" && echo "first break" >"$H/break_health" || return 1
+	expect '.break_message == "first break" and (.test_binary | length) == 8
+		and .test_nest == {"nested_test_bool": false, "nested_test_u8": 0}
+		and .test_u32_array == [range(10)]
+		and ([.test_array_of_objects[].in_array_nested_test_u8] == [range(10)])' "$(dump)"
+}
+
+test_bad_knobs() {
+	local before
+	before=$(dump)
+	fails "Invalid argument" write 1048577 "$H/binary_len" &&
+		fails "Invalid argument" write abc "$H/binary_len" &&
+		fails "Invalid argument" write '\n' "$H/binary_len" &&
+		fails "Invalid argument" write maybe "$H/fail_recover" &&
+		fails "Invalid argument" write "$(printf 'x%.0s' {1..4097})" "$H/break_health" &&
+		[ "$(cat "$H/binary_len")" = 8 ] && [ "$(cat "$H/fail_recover")" = N ] &&
+		expect '.health[][] | .error == 1' "$(reporter dummy)" &&
+		[ "$(dump)" = "$before" ]
+}
+
+test_fail_recover_message() {
+	local ok=0
+	# No graceful period: the report is recovered, and the recovery fails.
+	devlink health set faux/rdevsim1 reporter dummy grace_period 0 &&
+		echo Y >"$H/fail_recover" || return 1
+	fails "Invalid argument" write "second\n" "$H/break_health" &&
+		expect '.health[][] | .state == "error" and .error == 2 and .recover == 1' \
+			"$(reporter dummy)" &&
+		fails "rdevsim: User setup the recover to fail for testing purposes" \
+			devlink health recover faux/rdevsim1 reporter dummy || ok=1
+	echo N >"$H/fail_recover" &&
+		devlink health recover faux/rdevsim1 reporter dummy &&
+		devlink health set faux/rdevsim1 reporter dummy grace_period 500 || return 1
+	[ $ok = 0 ] &&
+		expect '.health[][] | .state == "healthy" and .recover == 2' "$(reporter dummy)"
+}
+
+test_instances() {
+	rdevsim_new 2 0 || return 1
+	expect '.dev | has("faux/rdevsim1") and has("faux/rdevsim2")' "$(devlink -j dev show)" &&
+		rdevsim_del 2 &&
+		expect '.dev | has("faux/rdevsim1") and (has("faux/rdevsim2") | not)' \
+			"$(devlink -j dev show)" &&
+		[ ! -e /sys/kernel/debug/rdevsim/rdevsim2 ]
+}
+
+test_unprivileged() {
+	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+	fails "Permission denied" "${nobody[@]}" sh -c "echo x > $H/break_health" &&
+		fails "ermission denied" "${nobody[@]}" sh -c "echo 3 > $CFG/1/ports" &&
+		fails "Operation not permitted" "${nobody[@]}" \
+			devlink health recover faux/rdevsim1 reporter dummy &&
+		fails "Operation not permitted" "${nobody[@]}" \
+			devlink health set faux/rdevsim1 reporter dummy grace_period 1 &&
+		expect '.health[][] | .error == 2 and .grace_period == 500' "$(reporter dummy)"
+}
+
+test_unload() {
+	fails "in use" rmmod rdevsim &&
+		rdevsim_unload &&
+		expect '.dev | has("faux/rdevsim1") | not' "$(devlink -j dev show)" &&
+		[ ! -e "$CFG" ] && [ ! -e /sys/kernel/debug/rdevsim ]
+}
+
+ktap_print_header
+[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+command -v devlink >/dev/null && command -v jq >/dev/null ||
+	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
+ktap_set_plan 13
+ktap_test_result "load: configfs folder" test_load
+ktap_test_result "instance names other than decimal IDs refused" test_bad_names
+ktap_test_result "malformed and out-of-range settings refused" test_bad_settings
+ktap_test_result "a burst period without a graceful period refused" test_burst_needs_graceful
+ktap_test_result "live: instance, ports, dev info" test_live
+ktap_test_result "settings of a live instance: EBUSY" test_busy
+ktap_test_result "per-instance default periods" test_periods
+ktap_test_result "the dummy dump whole, arrays included" test_whole_dump
+ktap_test_result "bad knob writes refused, stored dump intact" test_bad_knobs
+ktap_test_result "failing recover: its message reaches devlink" test_fail_recover_message
+ktap_test_result "two instances, one deleted" test_instances
+ktap_test_result "unprivileged users change and trigger nothing" test_unprivileged
+ktap_test_result "unload: refused while instances exist, then clean" test_unload
+ktap_finished
