@@ -16,7 +16,7 @@ use kernel::{
     str::CString,
 };
 
-use crate::health::Health;
+use crate::{health::Health, port_health::PortHealth};
 
 /// The driver's data of a devlink instance.
 pub(crate) struct DevData {
@@ -40,10 +40,11 @@ impl devlink::Operations for DevData {
 
 /// A live instance. Dropping it removes the instance.
 pub(crate) struct Device {
-    // Dropped in this order: the knobs and reporters, the ports, the folder, the devlink
+    // Dropped in this order: the knobs and reporters, the ports, the folders, the devlink
     // instance, the device.
     _health: Health,
-    _ports: KVec<Port>,
+    _ports: KVec<PortHealth>,
+    _ports_dir: Dir,
     _dir: Dir,
     _devlink: devlink::Registration<DevData>,
     _faux: faux::Registration,
@@ -58,16 +59,18 @@ impl Device {
         let dev: &device::Device<device::Bound> = faux.as_ref().as_ref();
         let serial = CString::try_from_fmt(fmt!("{id}"))?;
         let reg = devlink::Registration::new(dev, DevData { serial })?;
+        let dir = root.subdir(&name);
+        let ports_dir = dir.subdir(c"ports");
         let mut port_list = KVec::with_capacity(ports as usize, GFP_KERNEL)?;
         for index in 0..ports {
             let port = Port::new(&reg, index, Flavour::Physical { number: index })?;
-            port_list.push(port, GFP_KERNEL)?;
+            port_list.push(PortHealth::new(port, &ports_dir)?, GFP_KERNEL)?;
         }
-        let dir = root.subdir(&name);
         let health = Health::new(&reg, &dir, periods)?;
         Ok(Self {
             _health: health,
             _ports: port_list,
+            _ports_dir: ports_dir,
             _dir: dir,
             _devlink: reg,
             _faux: faux,

@@ -53,6 +53,33 @@ pub(crate) struct Break {
     message: CString,
 }
 
+impl Break {
+    /// Reads what is written to a `break_health` file: up to a page, one trailing newline
+    /// dropped, cut at a NUL (as the C string it is in netdevsim).
+    pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {
+        let len = reader.len();
+        if len == 0 || len > PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        reader.read_slice(&mut buf)?;
+        if buf.last() == Some(&b'\n') {
+            buf.truncate(len - 1);
+        }
+        if let Some(nul) = buf.iter().position(|&b| b == 0) {
+            buf.truncate(nul);
+        }
+        buf.push(0, GFP_KERNEL)?;
+        let message = CString::try_from(CStr::from_bytes_with_nul(&buf).map_err(|_| EINVAL)?)?;
+        Ok(Self { message })
+    }
+
+    /// The text written.
+    pub(crate) fn message(&self) -> &CStr {
+        &self.message
+    }
+}
+
 /// The `dummy` reporter.
 #[pin_data]
 pub(crate) struct Dummy {
@@ -144,26 +171,11 @@ impl health::ReporterOps for Dummy {
 
 type DummyReporter = health::Reporter<Dummy>;
 
-/// `break_health`: reports an error with the text written (up to a page, one trailing newline
-/// dropped, cut at a NUL as the C string it is in netdevsim); the write fails with the report's
+/// `break_health`: reports an error with the text written; the write fails with the report's
 /// error.
 fn break_health(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader) -> Result {
-    let len = reader.len();
-    if len == 0 || len > PAGE_SIZE {
-        return Err(EINVAL);
-    }
-    let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-    reader.read_slice(&mut buf)?;
-    if buf.last() == Some(&b'\n') {
-        buf.truncate(len - 1);
-    }
-    if let Some(nul) = buf.iter().position(|&b| b == 0) {
-        buf.truncate(nul);
-    }
-    buf.push(0, GFP_KERNEL)?;
-    let message = CString::try_from(CStr::from_bytes_with_nul(&buf).map_err(|_| EINVAL)?)?;
-    let ctx = Break { message };
-    reporter.report(&ctx.message, &ctx)
+    let ctx = Break::read(reader)?;
+    reporter.report(ctx.message(), &ctx)
 }
 
 fn show_binary_len(

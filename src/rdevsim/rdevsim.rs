@@ -17,8 +17,9 @@
 //! refused with `EINVAL`, changes to a live instance with `EBUSY`.
 //!
 //! Each instance has a devlink instance `faux/rdevsim<ID>` (`devlink dev info`: serial number
-//! the ID), one physical port per port, netdevsim's `empty` and `dummy` health reporters and
-//! their knobs in `/sys/kernel/debug/rdevsim/rdevsim<ID>/health/`.
+//! the ID), netdevsim's `empty` and `dummy` health reporters and their knobs in
+//! `/sys/kernel/debug/rdevsim/rdevsim<ID>/health/`, and one physical port per port, each with a
+//! `link` reporter and its knobs in `.../rdevsim<ID>/ports/<index>/health/`.
 
 use kernel::{
     configfs, configfs_attrs, debugfs::Dir, devlink::health::Periods, new_mutex, page::PAGE_SIZE,
@@ -28,6 +29,7 @@ use kernel::{
 mod dev;
 mod health;
 mod knobs;
+mod port_health;
 
 pub(crate) use dev::DevData;
 use dev::Device;

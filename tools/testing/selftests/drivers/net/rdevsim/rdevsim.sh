@@ -145,6 +145,54 @@ test_fail_recover_message() {
 		expect '.health[][] | .state == "healthy" and .recover == 2' "$(reporter dummy)"
 }
 
+P1=/sys/kernel/debug/rdevsim/rdevsim1/ports/1/health
+port_reporter() { devlink -j health show faux/rdevsim1/1 reporter link; }
+
+test_port_reporter() {
+	expect '.health[][] | .reporter == "link" and .state == "healthy" and .error == 0
+		and .auto_recover and .auto_dump' "$(port_reporter)" &&
+		echo "port down" >"$P1/break_health" &&
+		expect '.health[][] | .error == 1 and .recover == 1' "$(port_reporter)" &&
+		expect '.port == 1 and .break_message == "port down" and .recoveries == 0' \
+			"$(devlink -j health dump show faux/rdevsim1/1 reporter link)" &&
+		expect '.port == 1 and .recoveries == 1 and .recovered_break_message == "port down"' \
+			"$(devlink -j health diagnose faux/rdevsim1/1 reporter link)" &&
+		# Port 0's reporter is another one.
+		expect '.health[][] | .error == 0' \
+			"$(devlink -j health show faux/rdevsim1/0 reporter link)" &&
+		fails "Invalid argument" write 10001 "$P1/recover_delay_ms" &&
+		[ "$(cat "$P1/recover_delay_ms")" = 0 ]
+}
+
+# A slow recover holds the instance lock: user requests wait for it, and
+# none of them fails or warns.
+test_slow_recover() {
+	local pid rc=0
+	echo 500 >"$P1/recover_delay_ms" || return 1
+	echo "slow" >"$P1/break_health" &
+	pid=$!
+	sleep 0.1
+	devlink health diagnose faux/rdevsim1 reporter dummy >/dev/null &&
+		devlink health show faux/rdevsim1/1 reporter link >/dev/null &&
+		devlink health dump show faux/rdevsim1/0 reporter link >/dev/null || rc=1
+	wait $pid || rc=1
+	echo 0 >"$P1/recover_delay_ms"
+	[ $rc = 0 ] && expect '.health[][] | .error == 2 and .recover == 2' "$(port_reporter)"
+}
+
+# Deleting an instance while a recover sleeps in it waits for the recover.
+test_delete_busy() {
+	local pid
+	rdevsim_new 3 1 || return 1
+	echo 1000 >/sys/kernel/debug/rdevsim/rdevsim3/ports/0/health/recover_delay_ms || return 1
+	echo "busy" >/sys/kernel/debug/rdevsim/rdevsim3/ports/0/health/break_health &
+	pid=$!
+	sleep 0.2
+	rdevsim_del 3 || return 1
+	wait $pid
+	expect '.dev | has("faux/rdevsim3") | not' "$(devlink -j dev show)"
+}
+
 test_instances() {
 	rdevsim_new 2 0 || return 1
 	expect '.dev | has("faux/rdevsim1") and has("faux/rdevsim2")' "$(devlink -j dev show)" &&
@@ -176,7 +224,7 @@ ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
 command -v devlink >/dev/null && command -v jq >/dev/null ||
 	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
-ktap_set_plan 13
+ktap_set_plan 16
 ktap_test_result "load: configfs folder" test_load
 ktap_test_result "instance names other than decimal IDs refused" test_bad_names
 ktap_test_result "malformed and out-of-range settings refused" test_bad_settings
@@ -187,6 +235,9 @@ ktap_test_result "per-instance default periods" test_periods
 ktap_test_result "the dummy dump whole, arrays included" test_whole_dump
 ktap_test_result "bad knob writes refused, stored dump intact" test_bad_knobs
 ktap_test_result "failing recover: its message reaches devlink" test_fail_recover_message
+ktap_test_result "port reporters: report, dump, diagnose, bounded knob" test_port_reporter
+ktap_test_result "a slow recover and user requests meet" test_slow_recover
+ktap_test_result "instance deleted while a recover sleeps" test_delete_busy
 ktap_test_result "two instances, one deleted" test_instances
 ktap_test_result "unprivileged users change and trigger nothing" test_unprivileged
 ktap_test_result "unload: refused while instances exist, then clean" test_unload

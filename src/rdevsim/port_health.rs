@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The health reporter of each port, `link`, with all the operations but `test`, and its
+//! knobs under `ports/<index>/health/`: `break_health` (as the instance's), `fail_recover`,
+//! and `recover_delay_ms`, which makes `recover` sleep (under the instance lock, as the core
+//! calls it) so that reports, dumps and user requests meet.
+
+use kernel::{
+    debugfs::{Dir, File},
+    devlink::{fmsg::Object, health, port::Port},
+    net::netlink::ExtAck,
+    prelude::*,
+    str::CString,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        new_mutex, Arc, Mutex,
+    },
+    time::{delay::fsleep, Delta},
+    uaccess::UserSliceReader,
+};
+
+use crate::{health::Break, knobs};
+
+/// The longest `recover_delay_ms`.
+const RECOVER_DELAY_MAX_MS: u32 = 10_000;
+
+/// The `link` reporter of a port.
+#[pin_data]
+pub(crate) struct Link {
+    index: u32,
+    fail_recover: Atomic<bool>,
+    recover_delay_ms: Atomic<u32>,
+    recoveries: Atomic<u32>,
+    /// The message of the last report recovered.
+    #[pin]
+    recovered: Mutex<Option<CString>>,
+}
+
+impl Link {
+    fn new(index: u32) -> impl PinInit<Self> {
+        pin_init!(Self {
+            index,
+            fail_recover: Atomic::new(false),
+            recover_delay_ms: Atomic::new(0),
+            recoveries: Atomic::new(0),
+            recovered <- new_mutex!(None),
+        })
+    }
+}
+
+#[vtable]
+impl health::ReporterOps for Link {
+    const NAME: &'static CStr = c"link";
+    type Context = Break;
+
+    fn recover(&self, ctx: Option<&Break>, extack: &mut ExtAck) -> Result {
+        let delay = self.recover_delay_ms.load(Relaxed);
+        if delay != 0 {
+            fsleep(Delta::from_millis(delay.into()));
+        }
+        if self.fail_recover.load(Relaxed) {
+            extack.set_message(c"rdevsim: User setup the recover to fail for testing purposes");
+            return Err(EINVAL);
+        }
+        if let Some(ctx) = ctx {
+            *self.recovered.lock() = Some(CString::try_from(ctx.message())?);
+        }
+        self.recoveries.fetch_add(1, Relaxed);
+        Ok(())
+    }
+
+    fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&Break>, _extack: &mut ExtAck) -> Result {
+        fmsg.put_u32(c"port", self.index);
+        if let Some(ctx) = ctx {
+            fmsg.put_str(c"break_message", ctx.message());
+        }
+        fmsg.put_u32(c"recoveries", self.recoveries.load(Relaxed));
+        Ok(())
+    }
+
+    fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+        fmsg.put_u32(c"port", self.index)
+            .put_u32(c"recoveries", self.recoveries.load(Relaxed))
+            .put_u32(c"recover_delay_ms", self.recover_delay_ms.load(Relaxed))
+            .put_bool(c"fail_recover", self.fail_recover.load(Relaxed));
+        if let Some(msg) = self.recovered.lock().as_deref() {
+            fmsg.put_str(c"recovered_break_message", msg);
+        }
+        Ok(())
+    }
+}
+
+type LinkReporter = health::Reporter<Link>;
+
+fn break_health(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
+    let ctx = Break::read(reader)?;
+    reporter.report(ctx.message(), &ctx)
+}
+
+fn show_fail_recover(
+    reporter: &Arc<LinkReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    writeln!(
+        f,
+        "{}",
+        if reporter.fail_recover.load(Relaxed) {
+            'Y'
+        } else {
+            'N'
+        }
+    )
+}
+
+fn store_fail_recover(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
+    reporter
+        .fail_recover
+        .store(knobs::read_bool(reader)?, Relaxed);
+    Ok(())
+}
+
+fn show_recover_delay(
+    reporter: &Arc<LinkReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    writeln!(f, "{}", reporter.recover_delay_ms.load(Relaxed))
+}
+
+fn store_recover_delay(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
+    let ms = knobs::read_u32(reader)?;
+    if ms > RECOVER_DELAY_MAX_MS {
+        return Err(EINVAL);
+    }
+    reporter.recover_delay_ms.store(ms, Relaxed);
+    Ok(())
+}
+
+/// A port, its reporter and its knobs.
+pub(crate) struct PortHealth {
+    // Files first, then the folders, the reporter, the port.
+    _files: [Pin<KBox<File<Arc<LinkReporter>>>>; 3],
+    _health_dir: Dir,
+    _dir: Dir,
+    _reporter: Arc<LinkReporter>,
+    _port: Port,
+}
+
+impl PortHealth {
+    /// Adds a `link` reporter to `port`, with its knobs under `ports/<index>/health/` of
+    /// `ports_dir`.
+    pub(crate) fn new(port: Port, ports_dir: &Dir) -> Result<Self> {
+        let index = port.index();
+        let reporter = Arc::new(
+            health::Reporter::new_on_port(&port, Link::new(index))?,
+            GFP_KERNEL,
+        )?;
+        let name = CString::try_from_fmt(fmt!("{index}"))?;
+        let dir = ports_dir.subdir(&name);
+        let health_dir = dir.subdir(c"health");
+        let files = [
+            KBox::pin_init(
+                health_dir.write_callback_file(c"break_health", reporter.clone(), &break_health),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                health_dir.read_write_callback_file(
+                    c"fail_recover",
+                    reporter.clone(),
+                    &show_fail_recover,
+                    &store_fail_recover,
+                ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                health_dir.read_write_callback_file(
+                    c"recover_delay_ms",
+                    reporter.clone(),
+                    &show_recover_delay,
+                    &store_recover_delay,
+                ),
+                GFP_KERNEL,
+            )?,
+        ];
+        Ok(Self {
+            _files: files,
+            _health_dir: health_dir,
+            _dir: dir,
+            _reporter: reporter,
+            _port: port,
+        })
+    }
+}
