@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# What devlink tells about rdevsim's reports over time: trace events, 'devlink
+# mon health' notifications, auto_dump off, the one stored dump, and the
+# burst and graceful periods at work.
+
+dir=$(dirname "$0")
+KSFT_LIB=${KSFT_LIB:-$dir/../../..}
+# shellcheck source=/dev/null
+. "$KSFT_LIB/kselftest/ktap_helpers.sh"
+# shellcheck source=lib.sh
+. "$dir/lib.sh"
+
+ID=5
+DL=faux/rdevsim$ID
+H=/sys/kernel/debug/rdevsim/rdevsim$ID/health
+TR=/sys/kernel/tracing
+
+expect() {
+	jq -e "$1" >/dev/null <<<"$2" && return 0
+	ktap_print_msg "not ($1) in: ${2:0:600}"
+	return 1
+}
+
+reporter() { devlink -j health show "$DL" reporter dummy; }
+brk() { echo "$1" >"$H/break_health"; }
+
+ynl_set() {
+	"$PYTHON" "$KSRC/tools/net/ynl/pyynl/cli.py" --no-schema \
+		--spec "$KSRC/Documentation/netlink/specs/devlink.yaml" \
+		--do health-reporter-set --json \
+		"{\"bus-name\":\"faux\",\"dev-name\":\"rdevsim$ID\",\"health-reporter-name\":\"dummy\",$1}" \
+		>/dev/null
+}
+
+trace_on() {
+	mountpoint -q "$TR" || mount -t tracefs none "$TR"
+	: >"$TR/trace"
+	echo 1 >"$TR/events/devlink/devlink_health_report/enable" &&
+		echo 1 >"$TR/events/devlink/devlink_health_recover_aborted/enable"
+}
+
+trace_off() {
+	echo 0 >"$TR/events/devlink/enable"
+}
+
+test_setup() {
+	rdevsim_load && rdevsim_new $ID 1
+}
+
+test_trace_report() {
+	trace_on || return 1
+	brk "traced break" || return 1
+	grep -q "devlink_health_report: bus_name=faux dev_name=rdevsim$ID driver_name=faux_driver reporter_name=dummy: traced break" "$TR/trace" ||
+		{ ktap_print_msg "no report event: $(grep devlink "$TR/trace")"; return 1; }
+}
+
+test_mon() {
+	local mon out=/tmp/rdevsim-mon.$$ rc=0
+	devlink mon health >"$out" 2>&1 &
+	mon=$!
+	sleep 0.5
+	brk "watched break"
+	sleep 0.5
+	kill $mon
+	wait $mon 2>/dev/null
+	# The report (error state) and the recovery (healthy) are notified.
+	grep -q "reporter dummy" "$out" && grep -q "state error" "$out" &&
+		grep -q "state healthy" "$out" || rc=1
+	[ $rc = 0 ] || ktap_print_msg "devlink mon health: $(cat "$out")"
+	rm -f "$out"
+	return $rc
+}
+
+test_one_stored_dump() {
+	devlink health dump clear "$DL" reporter dummy && brk "kept" && brk "not kept" &&
+		expect '.break_message == "kept"' \
+			"$(devlink -j health dump show "$DL" reporter dummy)"
+}
+
+test_auto_dump_off() {
+	devlink health dump clear "$DL" reporter dummy &&
+		devlink health set "$DL" reporter dummy auto_dump false && brk "undumped" &&
+		expect '.health[][] | .auto_dump == false and (has("last_dump_date") | not)' \
+			"$(reporter)" &&
+		# With nothing stored, 'dump show' makes a dump now, without a context.
+		expect 'has("break_message") | not' \
+			"$(devlink -j health dump show "$DL" reporter dummy)"
+	devlink health set "$DL" reporter dummy auto_dump true
+}
+
+# Graceful period 1500 ms with a 500 ms burst: errors within the burst that
+# a recovery starts are recovered, then the graceful period cancels recovery
+# (the reporter stays in error), until a recovery by hand starts a new burst.
+test_periods_over_time() {
+	local before
+	ynl_set '"health-reporter-graceful-period":1500,"health-reporter-burst-period":500' ||
+		return 1
+	# Past the windows of the earlier recoveries, counted with these periods.
+	sleep 2.2
+	before=$(jq '.health[][].recover' <<<"$(reporter)")
+	brk "burst 1" && brk "burst 2" || return 1
+	expect ".health[][] | .recover == $((before + 2))" "$(reporter)" || return 1
+	sleep 0.6
+	if brk "in grace" 2>/dev/null; then
+		ktap_print_msg "a report in the graceful period was recovered"
+		return 1
+	fi
+	expect ".health[][] | .state == \"error\" and .recover == $((before + 2))" "$(reporter)" &&
+		grep -q "devlink_health_recover_aborted: bus_name=faux dev_name=rdevsim$ID" "$TR/trace" ||
+		return 1
+	devlink health recover "$DL" reporter dummy && brk "new burst" &&
+		expect ".health[][] | .state == \"healthy\" and .recover == $((before + 4))" "$(reporter)"
+}
+
+test_cleanup() {
+	trace_off
+	rdevsim_unload
+}
+
+ktap_print_header
+[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+ktap_set_plan 7
+ktap_test_result "instance $ID" test_setup
+ktap_test_result "report trace event" test_trace_report
+ktap_test_result "devlink mon health notifications" test_mon
+ktap_test_result "one stored dump: the first report's" test_one_stored_dump
+ktap_test_result "auto_dump off: nothing stored" test_auto_dump_off
+ktap_test_result "burst then graceful period over time, aborted recovery traced" test_periods_over_time
+ktap_test_result "clean up" test_cleanup
+ktap_finished
