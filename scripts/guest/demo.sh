@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the VM: the devlink health story, command by command.
-# Until rdevsim exists, the device is the kernel's own netdevsim, followed by
-# the kernel::devlink sample.
+# The device is rdevsim, the Rust counterpart of netdevsim, followed by the
+# kernel::devlink sample.
 set -u
 OUT=$1
 set -a
@@ -20,17 +20,20 @@ run() {
 	return "${PIPESTATUS[0]}"
 }
 
-DEV=netdevsim/netdevsim10
-DFS=/sys/kernel/debug/netdevsim/netdevsim10/health
+DEV=faux/rdevsim10
+DFS=/sys/kernel/debug/rdevsim/rdevsim10/health
+CFG=/sys/kernel/config/rdevsim
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
 
-say "Load netdevsim and create device 10 with one port"
-run "insmod $NETDEVSIM_KO" || exit 1
-run 'echo "10 1" > /sys/bus/netdevsim/new_device' || exit 1
+say "Load rdevsim (Rust, after netdevsim) and create device 10 with two ports"
+run "insmod $RDEVSIM_KO" || exit 1
+run "mkdir $CFG/10 && echo 2 > $CFG/10/ports && echo 1 > $CFG/10/live" || exit 1
 run "devlink dev"
 run "devlink dev info $DEV"
+run "devlink port"
 
-say "Each device has health reporters, one per kind of error"
+say "Each device has health reporters, one per kind of error; ports have their own"
 run "devlink health show"
 
 say "Watch health events in the background"
@@ -69,13 +72,18 @@ kill $mon
 wait $mon 2>/dev/null
 cat "$OUT/mon.txt"
 
+say "A port reporter: the dump names the port and carries the report's message"
+run "echo 'carrier lost' > /sys/kernel/debug/rdevsim/rdevsim10/ports/1/health/break_health"
+run "devlink health show $DEV/1 reporter link"
+run "devlink health dump show $DEV/1 reporter link"
+
 say "Clean up"
-run "echo 10 > /sys/bus/netdevsim/del_device"
-run "rmmod netdevsim"
+run "rmdir $CFG/10"
+run "rmmod rdevsim"
 
 RDEV=faux/rust-devlink-sample
 RDFS=/sys/kernel/debug/rust_devlink_health
-say "The same from Rust: kernel::devlink's sample, a faux device with a reporter"
+say "kernel::devlink's own sample: a faux device with a reporter"
 run "insmod $RUST_DEVLINK_HEALTH_KO" || exit 1
 run "devlink dev info $RDEV"
 run "devlink health show $RDEV reporter sample"
