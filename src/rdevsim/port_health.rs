@@ -2,8 +2,9 @@
 
 //! The health reporter of each port, `link`, with all the operations but `test`, and its
 //! knobs under `ports/<index>/health/`: `break_health` (as the instance's), `fail_recover`,
-//! and `recover_delay_ms`, which makes `recover` sleep (under the instance lock, as the core
-//! calls it) so that reports, dumps and user requests meet.
+//! `recover_delay_ms`, which makes `recover` sleep (under the instance lock, as the core
+//! calls it) so that reports, dumps and user requests meet, and `state`, which sets the state
+//! without a report (`healthy` or `error`; reading lists both).
 
 use kernel::{
     debugfs::{Dir, File},
@@ -135,10 +136,34 @@ fn store_recover_delay(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReade
     Ok(())
 }
 
+fn show_state(
+    _reporter: &Arc<LinkReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    writeln!(f, "healthy error")
+}
+
+/// `state`: sets the state of the reporter without a report, as a driver does when an error
+/// goes away by itself (`healthy`) or is found by other means (`error`).
+fn store_state(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 16];
+    let len = reader.len();
+    if len > buf.len() {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    let state = match knobs::value(&buf[..len])? {
+        "healthy" => health::State::Healthy,
+        "error" => health::State::Error,
+        _ => return Err(EINVAL),
+    };
+    reporter.state_update(state)
+}
+
 /// A port, its reporter and its knobs.
 pub(crate) struct PortHealth {
     // Files first, then the folders, the reporter, the port.
-    _files: [Pin<KBox<File<Arc<LinkReporter>>>>; 3],
+    _files: [Pin<KBox<File<Arc<LinkReporter>>>>; 4],
     _health_dir: Dir,
     _dir: Dir,
     _reporter: Arc<LinkReporter>,
@@ -177,6 +202,15 @@ impl PortHealth {
                     reporter.clone(),
                     &show_recover_delay,
                     &store_recover_delay,
+                ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                health_dir.read_write_callback_file(
+                    c"state",
+                    reporter.clone(),
+                    &show_state,
+                    &store_state,
                 ),
                 GFP_KERNEL,
             )?,

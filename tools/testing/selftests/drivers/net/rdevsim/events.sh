@@ -114,6 +114,19 @@ test_periods_over_time() {
 		expect ".health[][] | .state == \"healthy\" and .recover == $((before + 4))" "$(reporter)"
 }
 
+test_state_update() {
+	local P0=/sys/kernel/debug/rdevsim/rdevsim$ID/ports/0/health
+	echo 1 >"$TR/events/devlink/devlink_health_reporter_state_update/enable" &&
+		echo error >"$P0/state" || return 1
+	expect '.health[][] | .state == "error" and .error == 0' \
+		"$(devlink -j health show "$DL/0" reporter link)" &&
+		grep -q "devlink_health_reporter_state_update: bus_name=faux dev_name=rdevsim$ID driver_name=faux_driver reporter_name=link: new_state=1" "$TR/trace" &&
+		echo healthy >"$P0/state" &&
+		expect '.health[][] | .state == "healthy"' \
+			"$(devlink -j health show "$DL/0" reporter link)" &&
+		! printf 'sick' >"$P0/state" 2>/dev/null
+}
+
 test_cleanup() {
 	trace_off
 	rdevsim_unload
@@ -121,12 +134,13 @@ test_cleanup() {
 
 ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-ktap_set_plan 7
+ktap_set_plan 8
 ktap_test_result "instance $ID" test_setup
 ktap_test_result "report trace event" test_trace_report
 ktap_test_result "devlink mon health notifications" test_mon
 ktap_test_result "one stored dump: the first report's" test_one_stored_dump
 ktap_test_result "auto_dump off: nothing stored" test_auto_dump_off
 ktap_test_result "burst then graceful period over time, aborted recovery traced" test_periods_over_time
+ktap_test_result "state set without a report, traced" test_state_update
 ktap_test_result "clean up" test_cleanup
 ktap_finished

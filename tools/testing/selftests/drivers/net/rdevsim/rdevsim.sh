@@ -193,6 +193,18 @@ test_delete_busy() {
 	expect '.dev | has("faux/rdevsim3") | not' "$(devlink -j dev show)"
 }
 
+# What the netlink side refuses, as for netdevsim: ops a reporter lacks, an
+# unknown reporter, a graceful period on a reporter that cannot recover.
+test_netlink_refusals() {
+	fails "Operation not supported" devlink health test faux/rdevsim1 reporter dummy &&
+		fails "Operation not supported" devlink health test faux/rdevsim1/1 reporter link &&
+		fails "Operation not supported" \
+			devlink health set faux/rdevsim1 reporter empty grace_period 10 &&
+		fails "Invalid argument" devlink health show faux/rdevsim1 reporter nosuch &&
+		fails "Invalid argument" devlink health recover faux/rdevsim1/1 reporter dummy &&
+		expect '.health[][] | has("grace_period") | not' "$(reporter empty)"
+}
+
 test_instances() {
 	rdevsim_new 2 0 || return 1
 	expect '.dev | has("faux/rdevsim1") and has("faux/rdevsim2")' "$(devlink -j dev show)" &&
@@ -224,7 +236,7 @@ ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
 command -v devlink >/dev/null && command -v jq >/dev/null ||
 	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
-ktap_set_plan 16
+ktap_set_plan 17
 ktap_test_result "load: configfs folder" test_load
 ktap_test_result "instance names other than decimal IDs refused" test_bad_names
 ktap_test_result "malformed and out-of-range settings refused" test_bad_settings
@@ -238,6 +250,7 @@ ktap_test_result "failing recover: its message reaches devlink" test_fail_recove
 ktap_test_result "port reporters: report, dump, diagnose, bounded knob" test_port_reporter
 ktap_test_result "a slow recover and user requests meet" test_slow_recover
 ktap_test_result "instance deleted while a recover sleeps" test_delete_busy
+ktap_test_result "netlink refusals: absent ops, unknown reporters" test_netlink_refusals
 ktap_test_result "two instances, one deleted" test_instances
 ktap_test_result "unprivileged users change and trigger nothing" test_unprivileged
 ktap_test_result "unload: refused while instances exist, then clean" test_unload
