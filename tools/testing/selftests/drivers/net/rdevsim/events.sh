@@ -16,6 +16,8 @@ ID=5
 DL=faux/rdevsim$ID
 H=/sys/kernel/debug/rdevsim/rdevsim$ID/health
 TR=/sys/kernel/tracing
+# How the trace events name our reporters.
+EV="bus_name=faux dev_name=rdevsim$ID driver_name=faux_driver"
 
 expect() {
 	jq -e "$1" >/dev/null <<<"$2" && return 0
@@ -30,7 +32,8 @@ ynl_set() {
 	"$PYTHON" "$KSRC/tools/net/ynl/pyynl/cli.py" --no-schema \
 		--spec "$KSRC/Documentation/netlink/specs/devlink.yaml" \
 		--do health-reporter-set --json \
-		"{\"bus-name\":\"faux\",\"dev-name\":\"rdevsim$ID\",\"health-reporter-name\":\"dummy\",$1}" \
+		"{\"bus-name\":\"faux\",\"dev-name\":\"rdevsim$ID\",$1,
+		  \"health-reporter-name\":\"dummy\"}" \
 		>/dev/null
 }
 
@@ -52,7 +55,7 @@ test_setup() {
 test_trace_report() {
 	trace_on || return 1
 	brk "traced break" || return 1
-	grep -q "devlink_health_report: bus_name=faux dev_name=rdevsim$ID driver_name=faux_driver reporter_name=dummy: traced break" "$TR/trace" ||
+	grep -q "devlink_health_report: $EV reporter_name=dummy: traced break" "$TR/trace" ||
 		{ ktap_print_msg "no report event: $(grep devlink "$TR/trace")"; return 1; }
 }
 
@@ -108,10 +111,11 @@ test_periods_over_time() {
 		return 1
 	fi
 	expect ".health[][] | .state == \"error\" and .recover == $((before + 2))" "$(reporter)" &&
-		grep -q "devlink_health_recover_aborted: bus_name=faux dev_name=rdevsim$ID" "$TR/trace" ||
+		grep -q "devlink_health_recover_aborted: $EV reporter_name=dummy" "$TR/trace" ||
 		return 1
 	devlink health recover "$DL" reporter dummy && brk "new burst" &&
-		expect ".health[][] | .state == \"healthy\" and .recover == $((before + 4))" "$(reporter)"
+		expect ".health[][] | .state == \"healthy\" and .recover == $((before + 4))" \
+			"$(reporter)"
 }
 
 test_state_update() {
@@ -120,7 +124,8 @@ test_state_update() {
 		echo error >"$P0/state" || return 1
 	expect '.health[][] | .state == "error" and .error == 0' \
 		"$(devlink -j health show "$DL/0" reporter link)" &&
-		grep -q "devlink_health_reporter_state_update: bus_name=faux dev_name=rdevsim$ID driver_name=faux_driver reporter_name=link: new_state=1" "$TR/trace" &&
+		grep -q "reporter_state_update: $EV reporter_name=link: new_state=1" \
+			"$TR/trace" &&
 		echo healthy >"$P0/state" &&
 		expect '.health[][] | .state == "healthy"' \
 			"$(devlink -j health show "$DL/0" reporter link)" &&
@@ -140,7 +145,7 @@ ktap_test_result "report trace event" test_trace_report
 ktap_test_result "devlink mon health notifications" test_mon
 ktap_test_result "one stored dump: the first report's" test_one_stored_dump
 ktap_test_result "auto_dump off: nothing stored" test_auto_dump_off
-ktap_test_result "burst then graceful period over time, aborted recovery traced" test_periods_over_time
+ktap_test_result "burst, then graceful period, over time (aborts traced)" test_periods_over_time
 ktap_test_result "state set without a report, traced" test_state_update
 ktap_test_result "clean up" test_cleanup
 ktap_finished

@@ -155,7 +155,8 @@ test_port_reporter() {
 		expect '.health[][] | .error == 1 and .recover == 1' "$(port_reporter)" &&
 		expect '.port == 1 and .break_message == "port down" and .recoveries == 0' \
 			"$(devlink -j health dump show faux/rdevsim1/1 reporter link)" &&
-		expect '.port == 1 and .recoveries == 1 and .recovered_break_message == "port down"' \
+		expect '.port == 1 and .recoveries == 1
+			and .recovered_break_message == "port down"' \
 			"$(devlink -j health diagnose faux/rdevsim1/1 reporter link)" &&
 		# Port 0's reporter is another one.
 		expect '.health[][] | .error == 0' \

@@ -62,7 +62,8 @@ test_stress() {
 		devlink health set faux/rdevsim7 reporter dummy auto_dump true" &
 	pids+=($!)
 	loop "$tmp/fail" sh -c "echo Y > $D/rdevsim8/health/fail_recover &&
-		echo d > $D/rdevsim8/health/break_health; echo N > $D/rdevsim8/health/fail_recover" &
+		echo d > $D/rdevsim8/health/break_health;
+		echo N > $D/rdevsim8/health/fail_recover" &
 	pids+=($!)
 	loop "$tmp/churn" churn &
 	pids+=($!)
