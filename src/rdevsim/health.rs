@@ -173,9 +173,38 @@ type DummyReporter = health::Reporter<Dummy>;
 
 /// `break_health`: reports an error with the text written; the write fails with the report's
 /// error.
-fn break_health(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader) -> Result {
+pub(crate) fn break_health<R>(
+    reporter: &Arc<health::Reporter<R>>,
+    reader: &mut UserSliceReader,
+) -> Result
+where
+    R: health::ReporterOps<Context = Break>,
+{
     let ctx = Break::read(reader)?;
     reporter.report(ctx.message(), &ctx)
+}
+
+/// A reporter whose recovery can be made to fail, with a `fail_recover` knob.
+pub(crate) trait FailRecover {
+    fn fail_recover(&self) -> &Atomic<bool>;
+}
+
+pub(crate) fn show_fail_recover<R: health::ReporterOps + FailRecover>(
+    reporter: &Arc<health::Reporter<R>>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    let fail = reporter.fail_recover().load(Relaxed);
+    writeln!(f, "{}", if fail { 'Y' } else { 'N' })
+}
+
+pub(crate) fn store_fail_recover<R: health::ReporterOps + FailRecover>(
+    reporter: &Arc<health::Reporter<R>>,
+    reader: &mut UserSliceReader,
+) -> Result {
+    reporter
+        .fail_recover()
+        .store(knobs::read_bool(reader)?, Relaxed);
+    Ok(())
 }
 
 fn show_binary_len(
@@ -194,26 +223,10 @@ fn store_binary_len(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader)
     Ok(())
 }
 
-fn show_fail_recover(
-    reporter: &Arc<DummyReporter>,
-    f: &mut kernel::fmt::Formatter<'_>,
-) -> kernel::fmt::Result {
-    writeln!(
-        f,
-        "{}",
-        if reporter.fail_recover.load(Relaxed) {
-            'Y'
-        } else {
-            'N'
-        }
-    )
-}
-
-fn store_fail_recover(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader) -> Result {
-    reporter
-        .fail_recover
-        .store(knobs::read_bool(reader)?, Relaxed);
-    Ok(())
+impl FailRecover for Dummy {
+    fn fail_recover(&self) -> &Atomic<bool> {
+        &self.fail_recover
+    }
 }
 
 /// The reporters of an instance and their knobs.
@@ -240,7 +253,7 @@ impl Health {
         )?;
         let dir = parent.subdir(c"health");
         let break_health = KBox::pin_init(
-            dir.write_callback_file(c"break_health", dummy.clone(), &break_health),
+            dir.write_callback_file(c"break_health", dummy.clone(), &break_health::<Dummy>),
             GFP_KERNEL,
         )?;
         let binary_len = KBox::pin_init(
@@ -256,8 +269,8 @@ impl Health {
             dir.read_write_callback_file(
                 c"fail_recover",
                 dummy.clone(),
-                &show_fail_recover,
-                &store_fail_recover,
+                &show_fail_recover::<Dummy>,
+                &store_fail_recover::<Dummy>,
             ),
             GFP_KERNEL,
         )?;

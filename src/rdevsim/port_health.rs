@@ -20,7 +20,10 @@ use kernel::{
     uaccess::UserSliceReader,
 };
 
-use crate::{health::Break, knobs};
+use crate::{
+    health::{break_health, show_fail_recover, store_fail_recover, Break, FailRecover},
+    knobs,
+};
 
 /// The longest `recover_delay_ms`.
 const RECOVER_DELAY_MAX_MS: u32 = 10_000;
@@ -93,31 +96,10 @@ impl health::ReporterOps for Link {
 
 type LinkReporter = health::Reporter<Link>;
 
-fn break_health(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
-    let ctx = Break::read(reader)?;
-    reporter.report(ctx.message(), &ctx)
-}
-
-fn show_fail_recover(
-    reporter: &Arc<LinkReporter>,
-    f: &mut kernel::fmt::Formatter<'_>,
-) -> kernel::fmt::Result {
-    writeln!(
-        f,
-        "{}",
-        if reporter.fail_recover.load(Relaxed) {
-            'Y'
-        } else {
-            'N'
-        }
-    )
-}
-
-fn store_fail_recover(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
-    reporter
-        .fail_recover
-        .store(knobs::read_bool(reader)?, Relaxed);
-    Ok(())
+impl FailRecover for Link {
+    fn fail_recover(&self) -> &Atomic<bool> {
+        &self.fail_recover
+    }
 }
 
 fn show_recover_delay(
@@ -184,15 +166,19 @@ impl PortHealth {
         let health_dir = dir.subdir(c"health");
         let files = [
             KBox::pin_init(
-                health_dir.write_callback_file(c"break_health", reporter.clone(), &break_health),
+                health_dir.write_callback_file(
+                    c"break_health",
+                    reporter.clone(),
+                    &break_health::<Link>,
+                ),
                 GFP_KERNEL,
             )?,
             KBox::pin_init(
                 health_dir.read_write_callback_file(
                     c"fail_recover",
                     reporter.clone(),
-                    &show_fail_recover,
-                    &store_fail_recover,
+                    &show_fail_recover::<Link>,
+                    &store_fail_recover::<Link>,
                 ),
                 GFP_KERNEL,
             )?,
