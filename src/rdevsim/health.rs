@@ -54,6 +54,13 @@ pub(crate) struct Break {
 }
 
 impl Break {
+    /// An event with `message`.
+    pub(crate) fn new(message: &CStr) -> Result<Self> {
+        Ok(Self {
+            message: CString::try_from(message)?,
+        })
+    }
+
     /// Reads what is written to a `break_health` file: up to a page, one trailing newline
     /// dropped, cut at a NUL (as the C string it is in netdevsim).
     pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The health reporter of each port, `link`, with all the operations but `test`, and its
-//! knobs under `ports/<index>/health/`: `break_health` (as the instance's), `fail_recover`,
+//! knobs under `ports/<index>/health/`. Its `test` operation makes a fake event that goes the
+//! way of a real one: a work item reports it, as the operation itself runs with the instance
+//! lock held, which a report takes. Knobs: `break_health` (as the instance's), `fail_recover`,
 //! `recover_delay_ms`, which makes `recover` sleep (under the instance lock, as the core
 //! calls it) so that reports, dumps and user requests meet, and `state`, which sets the state
 //! without a report (`healthy` or `error`; reading lists both).
@@ -18,6 +20,7 @@ use kernel::{
     },
     time::{delay::fsleep, Delta},
     uaccess::UserSliceReader,
+    workqueue::{self, impl_has_work, Affinity, OwnedQueue, Work, WorkItem},
 };
 
 use crate::{
@@ -28,10 +31,84 @@ use crate::{
 /// The longest `recover_delay_ms`.
 const RECOVER_DELAY_MAX_MS: u32 = 10_000;
 
+/// Reports the fake events of `test` from a work item.
+#[pin_data]
+pub(crate) struct Trigger {
+    #[pin]
+    work: Work<Trigger>,
+    queue: OwnedQueue,
+    #[pin]
+    state: Mutex<TriggerState>,
+}
+
+struct TriggerState {
+    /// The reporter to report to; set once it exists, taken at teardown.
+    reporter: Option<Arc<LinkReporter>>,
+    /// Set at teardown: no more events.
+    stopping: bool,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Trigger { self.work }
+}
+
+impl Trigger {
+    fn new() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(Self {
+                work <- workqueue::new_work!("rdevsim::Trigger::work"),
+                queue: OwnedQueue::new(c"rdevsim_test", Affinity::Unbound, 1)?,
+                state <- new_mutex!(TriggerState {
+                    reporter: None,
+                    stopping: false,
+                }),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Makes a fake event; a pending one covers a second request.
+    fn fire(self: &Arc<Self>) -> Result {
+        let state = self.state.lock();
+        if state.stopping {
+            return Err(ENODEV);
+        }
+        let _ = self.queue.enqueue(self.clone());
+        Ok(())
+    }
+
+    /// Stops the events and waits for those in flight.
+    fn stop(&self) {
+        let reporter = {
+            let mut state = self.state.lock();
+            state.stopping = true;
+            state.reporter.take()
+        };
+        drop(reporter);
+        self.queue.drain();
+    }
+}
+
+impl WorkItem for Trigger {
+    type Pointer = Arc<Trigger>;
+
+    fn run(this: Arc<Trigger>) {
+        let reporter = this.state.lock().reporter.clone();
+        if let Some(reporter) = reporter {
+            if let Ok(ctx) = Break::new(c"test event") {
+                // Cancelled within a graceful period, or failing to recover: as for a real
+                // event, the reporter's counters tell.
+                let _ = reporter.report(ctx.message(), &ctx);
+            }
+        }
+    }
+}
+
 /// The `link` reporter of a port.
 #[pin_data]
 pub(crate) struct Link {
     index: u32,
+    trigger: Arc<Trigger>,
     fail_recover: Atomic<bool>,
     recover_delay_ms: Atomic<u32>,
     recoveries: Atomic<u32>,
@@ -41,9 +118,10 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    fn new(index: u32) -> impl PinInit<Self> {
+    fn new(index: u32, trigger: Arc<Trigger>) -> impl PinInit<Self> {
         pin_init!(Self {
             index,
+            trigger,
             fail_recover: Atomic::new(false),
             recover_delay_ms: Atomic::new(0),
             recoveries: Atomic::new(0),
@@ -91,6 +169,10 @@ impl health::ReporterOps for Link {
             fmsg.put_str(c"recovered_break_message", msg);
         }
         Ok(())
+    }
+
+    fn test(&self, _extack: &mut ExtAck) -> Result {
+        self.trigger.fire()
     }
 }
 
@@ -150,6 +232,14 @@ pub(crate) struct PortHealth {
     _dir: Dir,
     _reporter: Arc<LinkReporter>,
     _port: Port,
+    trigger: Arc<Trigger>,
+}
+
+impl Drop for PortHealth {
+    fn drop(&mut self) {
+        // Before the reporter goes: no event is reported after this.
+        self.trigger.stop();
+    }
 }
 
 impl PortHealth {
@@ -157,10 +247,12 @@ impl PortHealth {
     /// `ports_dir`.
     pub(crate) fn new(port: Port, ports_dir: &Dir) -> Result<Self> {
         let index = port.index();
+        let trigger = Trigger::new()?;
         let reporter = Arc::new(
-            health::Reporter::new_on_port(&port, Link::new(index))?,
+            health::Reporter::new_on_port(&port, Link::new(index, trigger.clone()))?,
             GFP_KERNEL,
         )?;
+        trigger.state.lock().reporter = Some(reporter.clone());
         let name = CString::try_from_fmt(fmt!("{index}"))?;
         let dir = ports_dir.subdir(&name);
         let health_dir = dir.subdir(c"health");
@@ -207,6 +299,7 @@ impl PortHealth {
             _dir: dir,
             _reporter: reporter,
             _port: port,
+            trigger,
         })
     }
 }

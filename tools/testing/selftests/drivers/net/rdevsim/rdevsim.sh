@@ -165,10 +165,28 @@ test_port_reporter() {
 		[ "$(cat "$P1/recover_delay_ms")" = 0 ]
 }
 
+# 'devlink health test' on a port reporter: the op queues a fake event, which
+# a work item reports as a real one (counted, dumped, recovered).
+test_test_op() {
+	local before
+	devlink health dump clear faux/rdevsim1/1 reporter link || return 1
+	before=$(port_reporter | jq '.health[][].error')
+	devlink health test faux/rdevsim1/1 reporter link || return 1
+	for _ in $(seq 50); do
+		[ "$(port_reporter | jq '.health[][].error')" -gt "$before" ] && break
+		sleep 0.1
+	done
+	expect ".health[][] | .error == $((before + 1)) and .recover == $((before + 1))
+		and .state == \"healthy\"" "$(port_reporter)" &&
+		expect '.break_message == "test event"' \
+			"$(devlink -j health dump show faux/rdevsim1/1 reporter link)"
+}
+
 # A slow recover holds the instance lock: user requests wait for it, and
 # none of them fails or warns.
 test_slow_recover() {
-	local pid rc=0
+	local pid rc=0 before
+	before=$(port_reporter | jq '.health[][].error')
 	echo 500 >"$P1/recover_delay_ms" || return 1
 	echo "slow" >"$P1/break_health" &
 	pid=$!
@@ -178,7 +196,8 @@ test_slow_recover() {
 		devlink health dump show faux/rdevsim1/0 reporter link >/dev/null || rc=1
 	wait $pid || rc=1
 	echo 0 >"$P1/recover_delay_ms"
-	[ $rc = 0 ] && expect '.health[][] | .error == 2 and .recover == 2' "$(port_reporter)"
+	[ $rc = 0 ] && expect ".health[][] | .error == $((before + 1))
+		and .recover == $((before + 1))" "$(port_reporter)"
 }
 
 # Deleting an instance while a recover sleeps in it waits for the recover.
@@ -198,7 +217,6 @@ test_delete_busy() {
 # unknown reporter, a graceful period on a reporter that cannot recover.
 test_netlink_refusals() {
 	fails "Operation not supported" devlink health test faux/rdevsim1 reporter dummy &&
-		fails "Operation not supported" devlink health test faux/rdevsim1/1 reporter link &&
 		fails "Operation not supported" \
 			devlink health set faux/rdevsim1 reporter empty grace_period 10 &&
 		fails "Invalid argument" devlink health show faux/rdevsim1 reporter nosuch &&
@@ -237,7 +255,7 @@ ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
 command -v devlink >/dev/null && command -v jq >/dev/null ||
 	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
-ktap_set_plan 17
+ktap_set_plan 18
 ktap_test_result "load: configfs folder" test_load
 ktap_test_result "instance names other than decimal IDs refused" test_bad_names
 ktap_test_result "malformed and out-of-range settings refused" test_bad_settings
@@ -249,6 +267,7 @@ ktap_test_result "the dummy dump whole, arrays included" test_whole_dump
 ktap_test_result "bad knob writes refused, stored dump intact" test_bad_knobs
 ktap_test_result "failing recover: its message reaches devlink" test_fail_recover_message
 ktap_test_result "port reporters: report, dump, diagnose, bounded knob" test_port_reporter
+ktap_test_result "test op: a fake event reported by a work item" test_test_op
 ktap_test_result "a slow recover and user requests meet" test_slow_recover
 ktap_test_result "instance deleted while a recover sleeps" test_delete_busy
 ktap_test_result "netlink refusals: absent ops, unknown reporters" test_netlink_refusals

@@ -31,7 +31,7 @@ loop() {
 
 churn() {
 	rdevsim_new 9 2 && echo x >$D/rdevsim9/ports/1/health/break_health &&
-		rdevsim_del 9
+		devlink health test faux/rdevsim9/0 reporter link && rdevsim_del 9
 }
 
 test_setup() {
@@ -50,6 +50,8 @@ test_stress() {
 	loop "$tmp/r8p0" sh -c "echo c > $D/rdevsim8/ports/0/health/break_health" &
 	pids+=($!)
 	loop "$tmp/rec" devlink health recover faux/rdevsim7 reporter dummy &
+	pids+=($!)
+	loop "$tmp/test" devlink health test faux/rdevsim7/1 reporter link &
 	pids+=($!)
 	loop "$tmp/dump" sh -c "devlink health dump show faux/rdevsim7/0 reporter link &&
 		devlink health dump clear faux/rdevsim7/0 reporter link" &
