@@ -9,6 +9,8 @@ dir=$(dirname "$0")
 KSFT_LIB=${KSFT_LIB:-$dir/../../..}
 # shellcheck source=/dev/null
 . "$KSFT_LIB/kselftest/ktap_helpers.sh"
+# shellcheck source=../lib/expect.sh
+. "$dir/../lib/expect.sh"
 # shellcheck source=lib.sh
 . "$dir/lib.sh"
 
@@ -18,12 +20,6 @@ H=/sys/kernel/debug/rdevsim/rdevsim$ID/health
 TR=/sys/kernel/tracing
 # How the trace events name our reporters.
 EV="bus_name=faux dev_name=rdevsim$ID driver_name=faux_driver"
-
-expect() {
-	jq -e "$1" >/dev/null <<<"$2" && return 0
-	ktap_print_msg "not ($1) in: ${2:0:600}"
-	return 1
-}
 
 reporter() { devlink -j health show "$DL" reporter dummy; }
 brk() { echo "$1" >"$H/break_health"; }

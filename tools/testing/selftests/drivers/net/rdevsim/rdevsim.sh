@@ -10,31 +10,12 @@ dir=$(dirname "$0")
 KSFT_LIB=${KSFT_LIB:-$dir/../../..}
 # shellcheck source=/dev/null
 . "$KSFT_LIB/kselftest/ktap_helpers.sh"
+# shellcheck source=../lib/expect.sh
+. "$dir/../lib/expect.sh"
 # shellcheck source=lib.sh
 . "$dir/lib.sh"
 
 H=/sys/kernel/debug/rdevsim/rdevsim1/health
-
-# jq filter $1 must hold for JSON $2; prints the JSON otherwise.
-expect() {
-	jq -e "$1" >/dev/null <<<"$2" && return 0
-	ktap_print_msg "not ($1) in: ${2:0:600}"
-	return 1
-}
-
-# fails ERRNO_TEXT COMMAND...: the command must fail with that error.
-fails() {
-	local want=$1 err
-	shift
-	if err=$("$@" 2>&1); then
-		ktap_print_msg "'$*' succeeded"
-		return 1
-	fi
-	case $err in
-	*"$want"*) ;;
-	*) ktap_print_msg "'$*' failed with '$err', want '$want'"; return 1 ;;
-	esac
-}
 
 write() { printf '%b' "$1" >"$2"; }
 

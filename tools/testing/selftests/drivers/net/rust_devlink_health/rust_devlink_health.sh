@@ -10,6 +10,8 @@
 KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
 # shellcheck source=/dev/null
 . "$KSFT_LIB/kselftest/ktap_helpers.sh"
+# shellcheck source=../lib/expect.sh
+. "$(dirname "$0")/../lib/expect.sh"
 
 DL=faux/rust-devlink-sample
 DFS=/sys/kernel/debug/rust_devlink_health
@@ -21,13 +23,6 @@ load() {
 	else
 		modprobe rust_devlink_health
 	fi
-}
-
-# jq filter $1 must hold for JSON $2; prints the JSON otherwise.
-expect() {
-	jq -e "$1" >/dev/null <<<"$2" && return 0
-	ktap_print_msg "not ($1) in: $2"
-	return 1
 }
 
 reporter() { devlink -j health show "$DL" reporter sample; }
@@ -75,20 +70,6 @@ test_dump_clear() {
 	# With no dump stored, the op runs without a context.
 	expect '.events == 2 and (has("event") | not)' \
 		"$(devlink -j health dump show "$DL" reporter sample)"
-}
-
-# fails ERROR COMMAND...: the command must fail with that error message.
-fails() {
-	local want=$1 err
-	shift
-	if err=$("$@" 2>&1); then
-		ktap_print_msg "'$*' succeeded"
-		return 1
-	fi
-	case $err in
-	*"$want"*) ;;
-	*) ktap_print_msg "'$*' failed with '$err', want '$want'"; return 1 ;;
-	esac
 }
 
 write() { printf '%b' "$1" >"$REPORT"; }
