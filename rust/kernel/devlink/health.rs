@@ -354,41 +354,56 @@ impl<R: ReporterOps> Reporter<R> {
     where
         Error: From<E>,
     {
-        let (data, ops) = prepare(into_error(data))?;
-        let ops_ptr = ops.as_deref().map_or(&Vtable::<R>::OPS, |o| o);
-        // SAFETY: `devlink` is valid; the ops table is a constant that lives forever or `ops`,
-        // which lives as long as the reporter, as does `data` (see `Drop`); the caller passes a
-        // function whose locking needs are met.
-        let raw = from_err_ptr(unsafe { create(devlink.as_raw(), ops_ptr, data_ptr(&data)) })?;
-        // INVARIANT: Created above with `data` as private data.
-        Ok(Self {
-            // SAFETY: `from_err_ptr` returned a pointer that is not an error; the C function
-            // does not return NULL.
-            raw: unsafe { NonNull::new_unchecked(raw) },
+        let raw = devlink.as_raw();
+        Self::create(
             data,
-            _ops: ops,
-            parent: Parent::Instance(InstanceRef::new(devlink)),
-        })
+            Parent::Instance(InstanceRef::new(devlink)),
+            |ops, priv_| {
+                // SAFETY: `raw` is valid (the parent holds it); `ops` and `priv_` live as
+                // long as the reporter; the caller passes a function whose locking needs are
+                // met.
+                unsafe { create(raw, ops, priv_) }
+            },
+        )
     }
 
     fn on_port<E>(port: &Port, data: impl PinInit<R, E>, create: PortCreateFn) -> Result<Self>
     where
         Error: From<E>,
     {
+        let raw = port.as_raw();
+        Self::create(data, Parent::Port(port.inner().clone()), |ops, priv_| {
+            // SAFETY: `raw` is registered (the parent holds it); `ops` and `priv_` live as long
+            // as the reporter; the caller passes a function whose locking needs are met.
+            unsafe { create(raw, ops, priv_) }
+        })
+    }
+
+    /// Creates the reporter in `parent` with `create`, which gets the C ops table and the private
+    /// data, both living as long as the reporter (see `Drop`).
+    fn create<E>(
+        data: impl PinInit<R, E>,
+        parent: Parent,
+        create: impl FnOnce(
+            *const bindings::devlink_health_reporter_ops,
+            *mut c_void,
+        ) -> *mut bindings::devlink_health_reporter,
+    ) -> Result<Self>
+    where
+        Error: From<E>,
+    {
         let (data, ops) = prepare(into_error(data))?;
         let ops_ptr = ops.as_deref().map_or(&Vtable::<R>::OPS, |o| o);
-        // SAFETY: `port` is registered; the ops table is a constant that lives forever or `ops`,
-        // which lives as long as the reporter, as does `data` (see `Drop`); the caller passes a
-        // function whose locking needs are met.
-        let raw = from_err_ptr(unsafe { create(port.as_raw(), ops_ptr, data_ptr(&data)) })?;
-        // INVARIANT: Created above with `data` as private data.
+        let raw = from_err_ptr(create(ops_ptr, data_ptr(&data)))?;
+        // INVARIANT: Created above with `data` as private data, in the instance (or port) that
+        // `parent` holds.
         Ok(Self {
-            // SAFETY: `from_err_ptr` returned a pointer that is not an error; the C function
-            // does not return NULL.
+            // SAFETY: `from_err_ptr` returned a pointer that is not an error; the C functions
+            // do not return NULL.
             raw: unsafe { NonNull::new_unchecked(raw) },
             data,
             _ops: ops,
-            parent: Parent::Port(port.inner().clone()),
+            parent,
         })
     }
 
