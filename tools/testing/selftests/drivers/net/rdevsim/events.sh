@@ -25,12 +25,9 @@ reporter() { devlink -j health show "$DL" reporter dummy; }
 brk() { echo "$1" >"$H/break_health"; }
 
 ynl_set() {
-	"$PYTHON" "$KSRC/tools/net/ynl/pyynl/cli.py" --no-schema \
-		--spec "$KSRC/Documentation/netlink/specs/devlink.yaml" \
-		--do health-reporter-set --json \
+	rdevsim_ynl "do" health-reporter-set \
 		"{\"bus-name\":\"faux\",\"dev-name\":\"rdevsim$ID\",$1,
-		  \"health-reporter-name\":\"dummy\"}" \
-		>/dev/null
+		  \"health-reporter-name\":\"dummy\"}" >/dev/null
 }
 
 trace_on() {
@@ -135,6 +132,8 @@ test_cleanup() {
 
 ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+rdevsim_ynl_start || exit 1
+trap rdevsim_ynl_stop EXIT
 ktap_set_plan 8
 ktap_test_result "instance $ID" test_setup
 ktap_test_result "report trace event" test_trace_report

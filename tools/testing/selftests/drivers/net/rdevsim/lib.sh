@@ -24,6 +24,44 @@ rdevsim_new() {
 		echo 1 >"$CFG/$1/live"
 }
 
+# The kernel tree's YNL client, for what iproute2 6.1 does not speak (the
+# burst period, dump timestamps), as one process for the whole test: Python
+# takes half a minute to start in the test VM. rdevsim_ynl_start in the
+# test's main shell, then rdevsim_ynl do|dump OPERATION JSON prints the reply
+# (JSON), or the error on standard error and fails.
+RDEVSIM_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
+
+rdevsim_ynl_start() {
+	YNL_DIR=$(mktemp -d)
+	mkfifo "$YNL_DIR/req" "$YNL_DIR/rep" || return 1
+	"$PYTHON" "$RDEVSIM_LIB_DIR/ynl_pipe.py" "$KSRC" \
+		"$KSRC/Documentation/netlink/specs/devlink.yaml" \
+		<"$YNL_DIR/req" >"$YNL_DIR/rep" &
+	YNL_PID=$!
+	exec {YNL_W}>"$YNL_DIR/req" {YNL_R}<"$YNL_DIR/rep"
+}
+
+rdevsim_ynl_stop() {
+	[ -n "${YNL_PID:-}" ] || return 0
+	exec {YNL_W}>&- {YNL_R}<&-
+	wait "$YNL_PID"
+	rm -rf "$YNL_DIR"
+	YNL_PID=
+}
+
+rdevsim_ynl() {
+	local status reply
+	[ -n "${YNL_PID:-}" ] || { echo "rdevsim_ynl: rdevsim_ynl_start first" >&2; return 1; }
+	echo "$1 $2 $(tr '\n' ' ' <<<"$3")" >&"$YNL_W"
+	read -r status reply <&"$YNL_R" || { echo "rdevsim_ynl: the client is gone" >&2; return 1; }
+	if [ "$status" = ok ]; then
+		echo "$reply"
+	else
+		echo "$reply" >&2
+		return 1
+	fi
+}
+
 rdevsim_del() {
 	rmdir "$CFG/$1"
 }

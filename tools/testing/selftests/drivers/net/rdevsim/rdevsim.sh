@@ -22,11 +22,8 @@ write() { printf '%b' "$1" >"$2"; }
 reporter() { devlink -j health show faux/rdevsim1 reporter "$1"; }
 dump() { devlink -j health dump show faux/rdevsim1 reporter dummy; }
 
-# The YNL client speaks what iproute2 6.1 does not (the burst period).
 ynl_reporter() {
-	"$PYTHON" "$KSRC/tools/net/ynl/pyynl/cli.py" --no-schema --output-json \
-		--spec "$KSRC/Documentation/netlink/specs/devlink.yaml" \
-		--do health-reporter-get --json \
+	rdevsim_ynl "do" health-reporter-get \
 		"{\"bus-name\":\"faux\",\"dev-name\":\"rdevsim$1\",\"health-reporter-name\":\"$2\"}"
 }
 
@@ -236,6 +233,8 @@ ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
 command -v devlink >/dev/null && command -v jq >/dev/null ||
 	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
+rdevsim_ynl_start || exit 1
+trap rdevsim_ynl_stop EXIT
 ktap_set_plan 18
 ktap_test_result "load: configfs folder" test_load
 ktap_test_result "instance names other than decimal IDs refused" test_bad_names

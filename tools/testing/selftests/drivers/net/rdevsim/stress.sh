@@ -4,9 +4,10 @@
 # A bounded concurrent stress of rdevsim: for STRESS_SECONDS (default 20),
 # reports, recoveries (some slow, some failing), dumps, dump clears,
 # diagnoses and settings run at once on two instances and their ports, while
-# a third instance is created and deleted over and over. It passes when
-# everything stops in time, the counters add up, and the kernel log shows no
-# splat (which the harness checks).
+# a third instance is created and deleted over and over, with requests and
+# reports in flight on it. It passes when everything stops in time, the
+# counters add up, and the kernel log shows no splat (which the harness
+# checks).
 
 dir=$(dirname "$0")
 KSFT_LIB=${KSFT_LIB:-$dir/../../..}
@@ -29,9 +30,21 @@ loop() {
 	echo $n >"$count"
 }
 
+# An instance made and deleted with work in flight: a report whose recover
+# sleeps, and a test event queued, when the delete comes.
 churn() {
-	rdevsim_new 9 2 && echo x >$D/rdevsim9/ports/1/health/break_health &&
-		devlink health test faux/rdevsim9/0 reporter link && rdevsim_del 9
+	rdevsim_new 9 2 && echo 30 >$D/rdevsim9/ports/0/health/recover_delay_ms || return 1
+	echo x >$D/rdevsim9/ports/0/health/break_health &
+	devlink health test faux/rdevsim9/1 reporter link
+	rdevsim_del 9
+	wait
+}
+
+# Requests on the churned instance, which come and go under them.
+on_churned() {
+	devlink health dump show faux/rdevsim9/1 reporter link &&
+		devlink health diagnose faux/rdevsim9 reporter dummy &&
+		devlink health recover faux/rdevsim9/0 reporter link
 }
 
 test_setup() {
@@ -68,6 +81,8 @@ test_stress() {
 		echo N > $D/rdevsim8/health/fail_recover" &
 	pids+=($!)
 	loop "$tmp/churn" churn &
+	pids+=($!)
+	loop "$tmp/on_churned" on_churned &
 	pids+=($!)
 	for p in "${pids[@]}"; do
 		wait "$p"
