@@ -2,15 +2,19 @@
 
 //! Rust devlink health sample.
 //!
-//! Registers a devlink instance for a faux device, `faux/rust-devlink-sample`, with a health
-//! reporter named `sample`. Writing a message to `/sys/kernel/debug/rust_devlink_health/report`
-//! reports an error with that message; the reporter dumps the event and recovers:
+//! Registers a devlink instance for a faux device, `faux/rust-devlink-sample`, with two health
+//! reporters. Writing a message to `/sys/kernel/debug/rust_devlink_health/report` reports an error
+//! with that message to `sample`, which dumps the event and recovers:
 //!
 //! ```sh
 //! echo "firmware hang" > /sys/kernel/debug/rust_devlink_health/report
 //! devlink health show faux/rust-devlink-sample reporter sample
 //! devlink health dump show faux/rust-devlink-sample reporter sample
 //! ```
+//!
+//! `pcie` has no operations at all: devlink counts what is reported to it (written to
+//! `/sys/kernel/debug/rust_devlink_health/pcie_error`), and every request for an operation gets
+//! `EOPNOTSUPP`.
 
 use kernel::{
     debugfs::{Dir, File},
@@ -99,8 +103,18 @@ impl health::ReporterOps for Fw {
     }
 }
 
-/// Reports an error with the message written to debugfs.
-fn report(reporter: &Arc<health::Reporter<Fw>>, reader: &mut UserSliceReader) -> Result {
+/// The `pcie` reporter: errors that the device corrects by itself, which devlink only counts.
+struct Pcie;
+
+#[vtable]
+impl health::ReporterOps for Pcie {
+    const NAME: &'static CStr = c"pcie";
+    type Context = ();
+}
+
+/// The message written to a debugfs file: 1 to [`MAX_MESSAGE`] bytes, no NUL, one trailing
+/// newline allowed.
+fn read_message(reader: &mut UserSliceReader) -> Result<CString> {
     // Room for the message and a trailing newline.
     let mut buf = [0u8; MAX_MESSAGE + 1];
     let len = reader.len();
@@ -112,11 +126,19 @@ fn report(reporter: &Arc<health::Reporter<Fw>>, reader: &mut UserSliceReader) ->
     if text.is_empty() || text.len() > MAX_MESSAGE || text.contains(&0) {
         return Err(EINVAL);
     }
+    CString::try_from_fmt(fmt!("{}", BStr::from_bytes(text)))
+}
+
+/// Reports an error to `pcie` with the message written to debugfs.
+fn report_pcie(reporter: &Arc<health::Reporter<Pcie>>, reader: &mut UserSliceReader) -> Result {
+    reporter.report(&read_message(reader)?, &())
+}
+
+/// Reports an error to `sample` with the message written to debugfs.
+fn report(reporter: &Arc<health::Reporter<Fw>>, reader: &mut UserSliceReader) -> Result {
+    let message = read_message(reader)?;
     let seq = reporter.events.fetch_add(1, Relaxed) + 1;
-    let event = Event {
-        seq,
-        message: CString::try_from_fmt(fmt!("{}", BStr::from_bytes(text)))?,
-    };
+    let event = Event { seq, message };
     match reporter.report(&event.message, &event) {
         // Counted, but not recovered: that is the reporter's state, not a failed write.
         Err(e) if e == ECANCELED => Ok(()),
@@ -125,8 +147,9 @@ fn report(reporter: &Arc<health::Reporter<Fw>>, reader: &mut UserSliceReader) ->
 }
 
 struct SampleModule {
-    // Dropped first: no report after the reporter is gone.
+    // Dropped first: no report after the reporters are gone.
     _report: Pin<KBox<File<Arc<health::Reporter<Fw>>>>>,
+    _pcie_error: Pin<KBox<File<Arc<health::Reporter<Pcie>>>>>,
     _dir: Dir,
     _devlink: devlink::Registration<Sample>,
     _faux: faux::Registration,
@@ -142,13 +165,19 @@ impl kernel::Module for SampleModule {
             recoveries: Atomic::new(0),
         };
         let reporter = Arc::new(health::Reporter::new(&devlink, fw)?, GFP_KERNEL)?;
+        let pcie = Arc::new(health::Reporter::new(&devlink, Pcie)?, GFP_KERNEL)?;
         let dir = Dir::new(c"rust_devlink_health");
         let report = KBox::pin_init(
             dir.write_callback_file(c"report", reporter, &report),
             GFP_KERNEL,
         )?;
+        let pcie_error = KBox::pin_init(
+            dir.write_callback_file(c"pcie_error", pcie, &report_pcie),
+            GFP_KERNEL,
+        )?;
         Ok(Self {
             _report: report,
+            _pcie_error: pcie_error,
             _dir: dir,
             _devlink: devlink,
             _faux: faux,

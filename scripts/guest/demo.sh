@@ -96,5 +96,10 @@ run "devlink health diagnose $RDEV reporter sample"
 
 say "An op the reporter does not implement: EOPNOTSUPP, as for a C driver"
 run "devlink health test $RDEV reporter sample"
+
+say "A reporter with no op at all: devlink counts its errors, and that is all"
+run "echo 'correctable error' > $RDFS/pcie_error"
+run "devlink health show $RDEV reporter pcie"
+run "devlink health diagnose $RDEV reporter pcie"
 run "rmmod rust_devlink_health"
 say "Done"

@@ -4,7 +4,7 @@
 # The kernel::devlink sample, seen from user space: the instance and its
 # info, a health reporter's state and counters through reports, the stored
 # dump carrying the context of the first report, diagnose, dump clear, an
-# absent op, malformed writes, and unloading.
+# absent op, a reporter without any op, malformed writes, and unloading.
 # RUST_DEVLINK_HEALTH_KO names the module file; without it, modprobe finds it.
 
 KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
@@ -72,10 +72,34 @@ test_dump_clear() {
 		"$(devlink -j health dump show "$DL" reporter sample)"
 }
 
-write() { printf '%b' "$1" >"$REPORT"; }
+# write TEXT [FILE]: TEXT with backslash escapes, to FILE (the sample's report).
+write() { printf '%b' "$1" >"${2:-$REPORT}"; }
 
 test_absent_op() {
 	fails "Operation not supported" devlink health test "$DL" reporter sample
+}
+
+# 'pcie' has no op: its reports are counted and leave it in error (nothing
+# recovers it), and every request for an op is refused and changes nothing.
+# (A recover request on a healthy reporter succeeds, with or without the op:
+# there is nothing to recover.)
+test_no_ops() {
+	local op NOTSUP="Operation not supported"
+	expect "$R | .state == \"healthy\" and .error == 0 and (has(\"auto_dump\") | not)
+		and (has(\"auto_recover\") | not)" "$(devlink -j health show "$DL" reporter pcie)" &&
+		echo "correctable error" >"$DFS/pcie_error" &&
+		echo "correctable error" >"$DFS/pcie_error" || return 1
+	for op in recover diagnose "dump show" "dump clear" test; do
+		# shellcheck disable=SC2086 # "dump show" is two words
+		fails "$NOTSUP" devlink health $op "$DL" reporter pcie || return 1
+	done
+	fails "$NOTSUP" devlink health set "$DL" reporter pcie grace_period 10 &&
+		fails "$NOTSUP" devlink health set "$DL" reporter pcie auto_recover true &&
+		fails "$NOTSUP" devlink health set "$DL" reporter pcie auto_dump true &&
+		fails "Invalid argument" write '\n' "$DFS/pcie_error" &&
+		expect "$R | .state == \"error\" and .error == 2 and .recover == 0
+			and (has(\"last_dump_date\") | not) and (has(\"grace_period\") | not)" \
+			"$(devlink -j health show "$DL" reporter pcie)"
 }
 
 test_unknown_reporter() {
@@ -103,7 +127,7 @@ ktap_print_header
 command -v devlink >/dev/null && command -v jq >/dev/null ||
 	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-ktap_set_plan 11
+ktap_set_plan 12
 ktap_test_result "load: instance $DL" test_load
 ktap_test_result "dev info: serial and running version" test_info
 ktap_test_result "reporter healthy, no errors, auto recover and dump" test_initial_state
@@ -112,6 +136,7 @@ ktap_test_result "second report: counted, first dump kept" test_dump_kept
 ktap_test_result "diagnose" test_diagnose
 ktap_test_result "dump clear, then a dump without context" test_dump_clear
 ktap_test_result "test without a test op: EOPNOTSUPP" test_absent_op
+ktap_test_result "a reporter without ops: EOPNOTSUPP, reports counted" test_no_ops
 ktap_test_result "unknown reporter refused" test_unknown_reporter
 ktap_test_result "malformed reports refused with EINVAL" test_refuse
 ktap_test_result "unload" test_unload
