@@ -92,8 +92,12 @@ check_compiler() {
 build_modules() {
 	check_compiler
 	log "building our modules"
+	# Objects of an earlier in-tree build: Kbuild refuses MO= beside them.
+	if [ -f "$TOP/modules.order" ]; then
+		kmake -s -C "$BUILD" M="$TOP" clean
+	fi
 	quiet "module build" "$BUILD/modules.log" \
-		kmake -C "$BUILD" M="$TOP" W=1 -j"$JOBS" \
+		rdl_kbuild_modules W=1 -j"$JOBS" \
 		${RDL_KASAN_PROOF:+RDL_KASAN_PROOF=$RDL_KASAN_PROOF} modules
 	if grep -E '(warning|error):' "$BUILD/modules.log" >&2; then
 		die "our modules build with warnings (see above); they must build warning-free"

@@ -29,8 +29,8 @@ else
 fi
 
 step "clippy (our modules), W=1"
-kmake -s -C "$BUILD" M="$TOP" clean >/dev/null
-if kmake -C "$BUILD" M="$TOP" W=1 CLIPPY=1 -j"$(nproc)" modules >"$BUILD/clippy.log" 2>&1 &&
+rdl_kbuild_modules -s clean >/dev/null
+if rdl_kbuild_modules W=1 CLIPPY=1 -j"$(nproc)" modules >"$BUILD/clippy.log" 2>&1 &&
 	! grep -E '(warning|error)(\[[^]]*\])?:' "$BUILD/clippy.log"; then
 	ok
 else

@@ -4,5 +4,9 @@
 # source, kernel build, tools) stays; remove it by hand to start over.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-[ -f "$BUILD/Makefile" ] && kmake -s -C "$BUILD" M="$TOP" clean
+if [ -f "$BUILD/Makefile" ]; then
+	# Our modules' objects, and those of in-tree builds of older checkouts.
+	rdl_kbuild_modules -s clean
+	kmake -s -C "$BUILD" M="$TOP" clean
+fi
 rm -rf "$TOP/out"

@@ -11,11 +11,23 @@
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"
 
+# Which kernel: 'test' (every debug detector, KASAN with clang) or 'bench'
+# (the same kernel without them, for 'make bench').
+RDL_PROFILE=${RDL_PROFILE:-test}
+case $RDL_PROFILE in
+test | bench) ;;
+*) die "RDL_PROFILE=$RDL_PROFILE: 'test' or 'bench'" ;;
+esac
+
 # The configuration fragments, in merge order.
 rdl_fragments() {
 	echo "$TOP/config/vm.config"
-	echo "$TOP/config/debug.config"
-	[ -z "$TC_LLVM" ] || echo "$TOP/config/kasan.config"
+	if [ "$RDL_PROFILE" = bench ]; then
+		echo "$TOP/config/bench.config"
+	else
+		echo "$TOP/config/debug.config"
+		[ -z "$TC_LLVM" ] || echo "$TOP/config/kasan.config"
+	fi
 	if [ -d "$TOP/tools/testing/selftests" ]; then
 		find "$TOP/tools/testing/selftests" -name config -type f | sort
 	fi
@@ -61,12 +73,25 @@ rdl_source() {
 	fi
 }
 
+# Our modules are built in the build directory (Kbuild's MO=), so that the
+# objects of one kernel are never taken for another's, and the work tree
+# stays clean.
+rdl_modules_out() {
+	echo "$BUILD/rdl-modules"
+}
+
+# Kbuild on our modules: rdl_kbuild_modules [make arguments...]
+rdl_kbuild_modules() {
+	kmake -C "$BUILD" M="$TOP" MO="$(rdl_modules_out)" "$@"
+}
+
 # Our modules: every .ko that the top-level Kbuild can build.
 rdl_modules() {
-	local d
+	local d out
+	out=$(rdl_modules_out)
 	sed -n 's|^obj-\S*\s*+=\s*||p' "$TOP/Kbuild" | while read -r d; do
 		sed -n 's|^obj-m[[:space:]]*+=[[:space:]]*\(.*\)\.o|\1|p' "$TOP/$d/Kbuild" |
-			while read -r m; do echo "$TOP/${d%/}/$m.ko"; done
+			while read -r m; do echo "$out/${d%/}/$m.ko"; done
 	done
 }
 

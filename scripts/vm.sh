@@ -5,9 +5,10 @@
 #   vm.sh OUTDIR COMMAND
 # OUTDIR is writable from the guest; everything else is read-only there.
 # Extra QEMU devices come from VM_QEMU_OPTS, extra kernel command line from
-# VM_APPEND. There is never a QEMU user-mode network: no guest traffic leaves
-# the VM. Software emulation is used unless KVM was seen to work on this
-# host (nested KVM is broken on some: "failed to set MSR").
+# VM_APPEND; VM_CPUS sets the number of vCPUs (default 2). There is never
+# a QEMU user-mode network: no guest traffic leaves the VM. Software
+# emulation is used unless KVM was seen to work on this host (nested KVM is
+# broken on some: "failed to set MSR").
 # The exit status is the command's.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -48,11 +49,14 @@ fi
 # A large log buffer: the boot log alone (Rust doctests) is 90 KB, and the
 # per-test splat check reads the log back.
 append="log_buf_len=8M ${VM_APPEND:-}"
-grep -q '^CONFIG_KASAN=y' "$BUILD/.config" || append="slub_debug=FZPU $append"
+# The benchmark kernel runs as production kernels do.
+if [ "$RDL_PROFILE" = test ] && ! grep -q '^CONFIG_KASAN=y' "$BUILD/.config"; then
+	append="slub_debug=FZPU $append"
+fi
 
 set +e
 timeout "${VM_TIMEOUT:-2400}" vng --run "$IMAGE" --user root "${accel[@]}" \
-	--disable-microvm --cpus 2 --memory "${VM_MEMORY:-2G}" \
+	--disable-microvm --cpus "${VM_CPUS:-2}" --memory "${VM_MEMORY:-2G}" \
 	--rwdir "$out" --cwd "$TOP" --append "$append" \
 	${VM_QEMU_OPTS:+--qemu-opts="$VM_QEMU_OPTS"} \
 	--exec "$cmd" </dev/null
