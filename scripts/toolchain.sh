@@ -88,8 +88,24 @@ tc_bind() {
 	[ "${2:-ro}" = rw ] || mount -o remount,bind,ro "$dst"
 }
 
+# One process tree at a time uses the root: another's unmounting would pull
+# the mounts from under this one's compilers (rustc failed renaming its
+# output with EXDEV when 'make demo' ran beside 'make bench'). The lock is
+# held until the process that took it exits; its children see TC_LOCK and
+# run inside it.
+tc_lock() {
+	[ -z "${TC_LOCK:-}" ] || return 0
+	exec {TC_LOCK}>"$TC_ROOT.lock"
+	export TC_LOCK
+	if ! flock -n "$TC_LOCK"; then
+		log "waiting for another build that uses $TC_ROOT"
+		flock "$TC_LOCK"
+	fi
+}
+
 tc_mount() {
 	[ -n "$TC_ROOT" ] && [ ${#TC_MOUNTS[@]} = 0 ] || return 0
+	tc_lock
 	trap tc_umount EXIT
 	trap 'tc_umount; exit 130' INT TERM
 	mount -t proc none "$TC_ROOT/proc" && TC_MOUNTS+=("$TC_ROOT/proc")
