@@ -14,7 +14,6 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     random,
-    str::CString,
     sync::{
         atomic::{Atomic, Relaxed},
         new_mutex, Arc, Mutex,
@@ -49,41 +48,76 @@ impl health::ReporterOps for Empty {
 }
 
 /// What `break_health` reports: the text written.
+///
+/// # Invariants
+///
+/// `buf` ends with a NUL; the text is what comes before the first NUL.
 pub(crate) struct Break {
-    message: CString,
+    buf: KVec<u8>,
 }
 
 impl Break {
     /// An event with `message`.
     pub(crate) fn new(message: &CStr) -> Result<Self> {
-        Ok(Self {
-            message: CString::try_from(message)?,
-        })
+        let mut buf = KVec::new();
+        buf.extend_from_slice(message.to_bytes_with_nul(), GFP_KERNEL)?;
+        // INVARIANT: `to_bytes_with_nul` ends with the NUL.
+        Ok(Self { buf })
     }
 
     /// Reads what is written to a `break_health` file: up to a page, one trailing newline
-    /// dropped, cut at a NUL (as the C string it is in netdevsim).
+    /// dropped, cut at a NUL (as the C string it is in netdevsim). One allocation, as
+    /// netdevsim's `memdup_user_nul()`: a report is the hot path of `make bench`.
     pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {
         let len = reader.len();
         if len == 0 || len > PAGE_SIZE {
             return Err(EINVAL);
         }
-        let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        reader.read_slice(&mut buf)?;
-        if buf.last() == Some(&b'\n') {
-            buf.truncate(len - 1);
+        // The byte after the text stays 0: the terminating NUL.
+        let mut buf = KVec::from_elem(0u8, len + 1, GFP_KERNEL)?;
+        reader.read_slice(&mut buf[..len])?;
+        if buf[len - 1] == b'\n' {
+            buf[len - 1] = 0;
         }
-        if let Some(nul) = buf.iter().position(|&b| b == 0) {
-            buf.truncate(nul);
-        }
-        buf.push(0, GFP_KERNEL)?;
-        let message = CString::try_from(CStr::from_bytes_with_nul(&buf).map_err(|_| EINVAL)?)?;
-        Ok(Self { message })
+        // INVARIANT: `buf[len]` is 0.
+        Ok(Self { buf })
     }
 
     /// The text written.
     pub(crate) fn message(&self) -> &CStr {
-        &self.message
+        // By the type invariant there is a NUL, so the default (empty) is never taken.
+        CStr::from_bytes_until_nul(&self.buf).unwrap_or_default()
+    }
+}
+
+/// The message of the last report recovered, in a buffer reused from one recovery to the next.
+///
+/// # Invariants
+///
+/// `buf` is empty (no message yet) or holds one C string, its NUL last.
+pub(crate) struct LastMessage {
+    buf: KVec<u8>,
+}
+
+impl LastMessage {
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: empty.
+        Self { buf: KVec::new() }
+    }
+
+    /// Keeps `message`; on failure (no memory), none is kept.
+    pub(crate) fn set(&mut self, message: &CStr) -> Result {
+        self.buf.clear();
+        // INVARIANT: on failure nothing was added, and `buf` stays empty.
+        self.buf
+            .extend_from_slice(message.to_bytes_with_nul(), GFP_KERNEL)?;
+        // INVARIANT: a copy of `message` with its NUL.
+        Ok(())
+    }
+
+    /// The message kept, if any.
+    pub(crate) fn get(&self) -> Option<&CStr> {
+        CStr::from_bytes_with_nul(&self.buf).ok()
     }
 }
 
@@ -94,7 +128,7 @@ pub(crate) struct Dummy {
     fail_recover: Atomic<bool>,
     /// The message of the last report recovered, shown by `diagnose`.
     #[pin]
-    recovered: Mutex<Option<CString>>,
+    recovered: Mutex<LastMessage>,
     periods: health::Periods,
 }
 
@@ -103,7 +137,7 @@ impl Dummy {
         pin_init!(Self {
             binary_len: Atomic::new(BINARY_LEN_DEFAULT),
             fail_recover: Atomic::new(false),
-            recovered <- new_mutex!(None),
+            recovered <- new_mutex!(LastMessage::new()),
             periods,
         })
     }
@@ -155,21 +189,20 @@ impl health::ReporterOps for Dummy {
             return Err(EINVAL);
         }
         if let Some(ctx) = ctx {
-            let copy = CString::try_from(&*ctx.message)?;
-            *self.recovered.lock() = Some(copy);
+            self.recovered.lock().set(ctx.message())?;
         }
         Ok(())
     }
 
     fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&Break>, _extack: &mut ExtAck) -> Result {
         if let Some(ctx) = ctx {
-            fmsg.put_str(c"break_message", &ctx.message);
+            fmsg.put_str(c"break_message", ctx.message());
         }
         self.put_values(fmsg)
     }
 
     fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
-        if let Some(msg) = self.recovered.lock().as_deref() {
+        if let Some(msg) = self.recovered.lock().get() {
             fmsg.put_str(c"recovered_break_message", msg);
         }
         self.put_values(fmsg)

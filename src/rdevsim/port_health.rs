@@ -24,7 +24,9 @@ use kernel::{
 };
 
 use crate::{
-    health::{break_health, show_fail_recover, store_fail_recover, Break, FailRecover},
+    health::{
+        break_health, show_fail_recover, store_fail_recover, Break, FailRecover, LastMessage,
+    },
     knobs,
 };
 
@@ -114,7 +116,7 @@ pub(crate) struct Link {
     recoveries: Atomic<u32>,
     /// The message of the last report recovered.
     #[pin]
-    recovered: Mutex<Option<CString>>,
+    recovered: Mutex<LastMessage>,
 }
 
 impl Link {
@@ -125,7 +127,7 @@ impl Link {
             fail_recover: Atomic::new(false),
             recover_delay_ms: Atomic::new(0),
             recoveries: Atomic::new(0),
-            recovered <- new_mutex!(None),
+            recovered <- new_mutex!(LastMessage::new()),
         })
     }
 }
@@ -145,7 +147,7 @@ impl health::ReporterOps for Link {
             return Err(EINVAL);
         }
         if let Some(ctx) = ctx {
-            *self.recovered.lock() = Some(CString::try_from(ctx.message())?);
+            self.recovered.lock().set(ctx.message())?;
         }
         self.recoveries.fetch_add(1, Relaxed);
         Ok(())
@@ -165,7 +167,7 @@ impl health::ReporterOps for Link {
             .put_u32(c"recoveries", self.recoveries.load(Relaxed))
             .put_u32(c"recover_delay_ms", self.recover_delay_ms.load(Relaxed))
             .put_bool(c"fail_recover", self.fail_recover.load(Relaxed));
-        if let Some(msg) = self.recovered.lock().as_deref() {
+        if let Some(msg) = self.recovered.lock().get() {
             fmsg.put_str(c"recovered_break_message", msg);
         }
         Ok(())
