@@ -3,6 +3,7 @@
 #
 #   make test [T=name]   build, boot one VM, run every test (or those matching)
 #   make demo            walk through devlink health in a VM
+#   make bench           rdevsim against netdevsim on a non-debug kernel
 #   make env             where the tree, the build and the modules are
 #   make patches [PATCH_DIR=dir]   the in-tree part as a patch series
 #   make patches-check   every patch of the series builds, warning-free
@@ -14,7 +15,7 @@
 SHELL := /bin/bash
 export KDIR T KCC
 
-.PHONY: all setup prepare kernel modules test demo env patches patches-check check clean
+.PHONY: all setup prepare kernel modules test demo bench env patches patches-check check clean
 
 all: modules
 
@@ -35,6 +36,9 @@ test:
 
 demo:
 	@scripts/demo.sh
+
+bench:
+	@scripts/bench.sh
 
 env:
 	@scripts/env.sh

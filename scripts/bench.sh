@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make bench: rdevsim against netdevsim, its C reference, on a kernel without
+# the debug detectors of the test kernel (config/bench.config). Builds that
+# kernel (cached like the test kernel), boots it once, runs every workload
+# BENCH_RUNS times (default 5) with both drivers loaded side by side, and
+# prints min and median of each driver and the ratio of the medians,
+# rdevsim/netdevsim, of times (lower is better).
+set -euo pipefail
+export RDL_PROFILE=bench
+. "$(dirname "$0")/env.sh"
+
+RUNS=${BENCH_RUNS:-5}
+OUT=${OUT:-$TOP/out/bench}
+
+"$TOP/scripts/build.sh" all
+rm -rf "$OUT"
+mkdir -p "$OUT"
+rdl_print_env >"$OUT/env.sh"
+# The timing client runs in the guest, which shares the host's libraries.
+cc -O2 -Wall -Wextra -Werror -o "$OUT/hbench" "$TOP/scripts/bench/hbench.c" ||
+	die "the benchmark client does not build (a C compiler is needed)"
+
+log "booting the benchmark kernel, $RUNS runs per workload (logs: $OUT)"
+t0=$SECONDS
+# One vCPU: under software emulation its thread then has a host core to
+# itself, which takes most of the noise out (with two, the same run gave
+# report costs of 2 and of 4 us from one run to the next).
+export VM_CPUS=${VM_CPUS:-1}
+if ! "$TOP/scripts/vm.sh" "$OUT" "scripts/guest/bench.sh '$OUT' $RUNS" \
+	>"$OUT/console.log" 2>&1 || [ ! -f "$OUT/status" ]; then
+	tail -n 30 "$OUT/console.log" >&2
+	die "the benchmark did not complete (see $OUT/console.log)"
+fi
+log "VM finished in $((SECONDS - t0)) s"
+grep '^bench:' "$OUT/console.log" >&2 || true
+
+acc=VM
+if [ "${VM_KVM:-auto}" = no ] || [ "$(sed -n 2p "$CACHE/kvm-probe" 2>/dev/null)" != yes ]; then
+	acc="VM under software emulation (TCG): absolute figures are slow, ratios hold"
+fi
+echo "# $KVER, $(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$BUILD/.config"), $acc"
+echo "# $RUNS runs per workload; min / median of the runs;" \
+	"ratio = median rdevsim / median netdevsim"
+
+# min and median of each workload's figures per driver, then the ratio.
+awk '
+	function sort(a, n,    i, j, t) {
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+	}
+	function med(a, n) { return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	{
+		if (!($1 in seen)) { seen[$1] = 1; order[++nw] = $1 }
+		k = $1 SUBSEP $2
+		v[k, ++n[k]] = $3
+	}
+	END {
+		label["load_ms"] = "module load + instance create (ms)"
+		label["report_us_auto_recover_true"] = "report, auto-recover on (us/report)"
+		label["report_us_auto_recover_false"] = "report, auto-recover off (us/report)"
+		label["diagnose_us"] = "diagnose latency, median of many (us)"
+		label["dump_1mib_ms"] = "dump show, 1 MiB binary_len (ms)"
+		printf "%-40s %21s %21s  %s\n", "workload", "netdevsim min/median",
+			"rdevsim min/median", "ratio"
+		for (w = 1; w <= nw; w++) {
+			name = order[w]
+			for (d = 0; d < 2; d++) {
+				drv = d ? "rdevsim" : "netdevsim"
+				k = name SUBSEP drv
+				delete a
+				for (i = 1; i <= n[k]; i++) a[i] = v[k, i]
+				sort(a, n[k])
+				lo[drv] = a[1]; mid[drv] = med(a, n[k])
+			}
+			printf "%-40s %10.2f/%-10.2f %10.2f/%-10.2f ratio %.3f",
+				(name in label) ? label[name] : name,
+				lo["netdevsim"], mid["netdevsim"], lo["rdevsim"], mid["rdevsim"],
+				mid["rdevsim"] / mid["netdevsim"]
+			if (name ~ /^report_us/)
+				printf "  (%.0f vs %.0f reports/s)",
+					1e6 / mid["netdevsim"], 1e6 / mid["rdevsim"]
+			printf "\n"
+		}
+	}' "$OUT/raw"
+
+# Module text: every executable section of the .ko.
+text() { size -A "$1" | awk '$1 ~ /^\.text/ { s += $2 } END { print s }'; }
+nsim=$(text "$BUILD/drivers/net/netdevsim/netdevsim.ko")
+rdev=$(text "$(rdl_modules | grep '/rdevsim\.ko$')")
+printf '%-40s %21s %21s  ratio %.3f (netdevsim also has netdevs, bpf, fib, ipsec ...)\n' \
+	"module text (bytes)" "$nsim" "$rdev" "$(echo "$rdev $nsim" | awk '{ print $1 / $2 }')"

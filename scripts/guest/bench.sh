@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the VM for 'make bench': every workload on netdevsim and on
+# rdevsim, RUNS times, the two in alternating order. One line per run goes
+# to $OUT/raw ("<workload> <driver> <figure>", figures being times: lower
+# is better); the host makes the table.
+set -euo pipefail
+OUT=$1
+RUNS=${2:-5}
+set -a
+# shellcheck source=/dev/null
+. "$OUT/env.sh"
+set +a
+
+HB=$OUT/hbench
+REPORTS=${BENCH_REPORTS:-20000}
+DIAGNOSES=${BENCH_DIAGNOSES:-1000}
+DUMPS=${BENCH_DUMPS:-10}
+RAW=$OUT/raw
+: >"$RAW"
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config
+
+NSIM_DL=netdevsim/netdevsim1
+NSIM_DFS=/sys/kernel/debug/netdevsim/netdevsim1/health
+RDEV_DL=faux/rdevsim1
+RDEV_DFS=/sys/kernel/debug/rdevsim/rdevsim1/health
+RDEV_CFG=/sys/kernel/config/rdevsim/1
+
+# Modules netdevsim needs that are modules in this kernel, loaded once for
+# good so that its load time is its own.
+for dep in $(modinfo -F depends "$NETDEVSIM_KO" | tr , ' '); do
+	grep -q "^$dep " /proc/modules ||
+		insmod "$(find "$KBUILD" -name "$dep.ko" | head -n 1)"
+done
+
+up() {
+	case $1 in
+	netdevsim) "$HB" load "$NETDEVSIM_KO" "write:/sys/bus/netdevsim/new_device=1 1" ;;
+	rdevsim)
+		"$HB" load "$RDEVSIM_KO" "mkdir:$RDEV_CFG" "write:$RDEV_CFG/ports=1" \
+			"write:$RDEV_CFG/live=1"
+		;;
+	esac
+}
+
+down() {
+	case $1 in
+	netdevsim) echo 1 >/sys/bus/netdevsim/del_device && rmmod netdevsim ;;
+	rdevsim) rmdir "$RDEV_CFG" && rmmod rdevsim ;;
+	esac
+}
+
+dl() { case $1 in netdevsim) echo $NSIM_DL ;; *) echo $RDEV_DL ;; esac; }
+dfs() { case $1 in netdevsim) echo $NSIM_DFS ;; *) echo $RDEV_DFS ;; esac; }
+
+# The value of KEY in hbench's "key=value ..." line.
+field() { sed -n "s/.*\\<$1=\\([^ ]*\\).*/\\1/p"; }
+
+record() { echo "$1 $2 $3" >>"$RAW"; }
+
+# Both drivers, netdevsim first on odd runs, rdevsim first on even ones.
+order() { if [ $(($1 % 2)) = 1 ]; then echo netdevsim rdevsim; else echo rdevsim netdevsim; fi; }
+
+# Module load and instance creation (one port each), then teardown.
+for run in $(seq "$RUNS"); do
+	for d in $(order "$run"); do
+		record load_ms "$d" "$(up "$d" | field ms)"
+		down "$d"
+	done
+done
+
+for d in netdevsim rdevsim; do
+	up "$d" >/dev/null
+	# The same start for both: no graceful period, nothing stored.
+	devlink health set "$(dl "$d")" reporter dummy grace_period 0
+done
+
+reports() {
+	local d=$1 line
+	line=$("$HB" report "$(dfs "$d")/break_health" "$REPORTS")
+	[ "$(echo "$line" | field errors)" = 0 ] ||
+		echo "bench: $d: failed reports: $line" >&2
+	echo "$line" | field ops_per_s | awk '{ printf "%.3f", 1e6 / $1 }'
+}
+
+for recover in true false; do
+	for d in netdevsim rdevsim; do
+		devlink health set "$(dl "$d")" reporter dummy auto_recover $recover
+	done
+	for run in $(seq "$RUNS"); do
+		for d in $(order "$run"); do
+			record "report_us_auto_recover_$recover" "$d" "$(reports "$d")"
+		done
+	done
+done
+
+for run in $(seq "$RUNS"); do
+	for d in $(order "$run"); do
+		record diagnose_us "$d" \
+			"$("$HB" diagnose "$(dl "$d")" dummy "$DIAGNOSES" | field median_us)"
+	done
+done
+
+for d in netdevsim rdevsim; do
+	echo $((1 << 20)) >"$(dfs "$d")/binary_len"
+done
+for run in $(seq "$RUNS"); do
+	for d in $(order "$run"); do
+		record dump_1mib_ms "$d" \
+			"$("$HB" dump "$(dl "$d")" dummy "$DUMPS" | field median_ms)"
+	done
+done
+
+for d in netdevsim rdevsim; do
+	down "$d"
+done
+echo "done" >"$OUT/status"
