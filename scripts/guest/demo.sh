@@ -83,7 +83,7 @@ run "rmmod rdevsim"
 
 RDEV=faux/rust-devlink-sample
 RDFS=/sys/kernel/debug/rust_devlink_health
-say "kernel::devlink's own sample: a faux device with a reporter"
+say "kernel::devlink's own sample: a faux device with two reporters"
 run "insmod $RUST_DEVLINK_HEALTH_KO" || exit 1
 run "devlink dev info $RDEV"
 run "devlink health show $RDEV reporter sample"
