@@ -75,7 +75,8 @@ test_recover() {
 		read -r h r knob <<<"$k"
 		devlink health set "$h" reporter "$r" auto_recover false &&
 			echo "broken" >"$knob/break_health" &&
-			expect '.health[][] | .state == "error" and .recover == 0' "$(show "$h" "$r")" &&
+			expect '.health[][] | .state == "error" and .recover == 0' \
+				"$(show "$h" "$r")" &&
 			devlink health recover "$h" reporter "$r" &&
 			expect '.health[][] | .state == "healthy" and .recover == 1' \
 				"$(show "$h" "$r")" &&

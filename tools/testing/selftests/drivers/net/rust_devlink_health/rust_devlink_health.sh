@@ -86,7 +86,8 @@ test_absent_op() {
 test_no_ops() {
 	local op NOTSUP="Operation not supported"
 	expect "$R | .state == \"healthy\" and .error == 0 and (has(\"auto_dump\") | not)
-		and (has(\"auto_recover\") | not)" "$(devlink -j health show "$DL" reporter pcie)" &&
+		and (has(\"auto_recover\") | not)" \
+		"$(devlink -j health show "$DL" reporter pcie)" &&
 		echo "correctable error" >"$DFS/pcie_error" &&
 		echo "correctable error" >"$DFS/pcie_error" || return 1
 	for op in recover diagnose "dump show" "dump clear" test; do
