@@ -63,13 +63,38 @@ record() { echo "$1 $2 $3" >>"$RAW"; }
 # Both drivers, netdevsim first on odd runs, rdevsim first on even ones.
 order() { if [ $(($1 % 2)) = 1 ]; then echo netdevsim rdevsim; else echo rdevsim netdevsim; fi; }
 
-# Module load and instance creation (one port each), then teardown.
-for run in $(seq "$RUNS"); do
-	for d in $(order "$run"); do
-		record load_ms "$d" "$(up "$d" | field ms)"
-		down "$d"
+# each_run WORKLOAD FIGURE: RUNS runs of both drivers, FIGURE printing the
+# figure of the driver it is given.
+each_run() {
+	local run d
+	for run in $(seq "$RUNS"); do
+		for d in $(order "$run"); do
+			record "$1" "$d" "$("$2" "$d")"
+		done
 	done
-done
+}
+
+# Module load and instance creation (one port each), then teardown.
+load() {
+	local ms
+	ms=$(up "$1" | field ms)
+	down "$1"
+	echo "$ms"
+}
+
+reports() {
+	local line
+	line=$("$HB" report "$(dfs "$1")/break_health" "$REPORTS")
+	[ "$(echo "$line" | field errors)" = 0 ] ||
+		echo "bench: $1: failed reports: $line" >&2
+	echo "$line" | field ops_per_s | awk '{ printf "%.3f", 1e6 / $1 }'
+}
+
+diagnose() { "$HB" diagnose "$(dl "$1")" dummy "$DIAGNOSES" | field median_us; }
+
+dump() { "$HB" dump "$(dl "$1")" dummy "$DUMPS" | field median_ms; }
+
+each_run load_ms load
 
 for d in netdevsim rdevsim; do
 	up "$d" >/dev/null
@@ -77,41 +102,19 @@ for d in netdevsim rdevsim; do
 	devlink health set "$(dl "$d")" reporter dummy grace_period 0
 done
 
-reports() {
-	local d=$1 line
-	line=$("$HB" report "$(dfs "$d")/break_health" "$REPORTS")
-	[ "$(echo "$line" | field errors)" = 0 ] ||
-		echo "bench: $d: failed reports: $line" >&2
-	echo "$line" | field ops_per_s | awk '{ printf "%.3f", 1e6 / $1 }'
-}
-
 for recover in true false; do
 	for d in netdevsim rdevsim; do
 		devlink health set "$(dl "$d")" reporter dummy auto_recover $recover
 	done
-	for run in $(seq "$RUNS"); do
-		for d in $(order "$run"); do
-			record "report_us_auto_recover_$recover" "$d" "$(reports "$d")"
-		done
-	done
+	each_run "report_us_auto_recover_$recover" reports
 done
 
-for run in $(seq "$RUNS"); do
-	for d in $(order "$run"); do
-		record diagnose_us "$d" \
-			"$("$HB" diagnose "$(dl "$d")" dummy "$DIAGNOSES" | field median_us)"
-	done
-done
+each_run diagnose_us diagnose
 
 for d in netdevsim rdevsim; do
 	echo $((1 << 20)) >"$(dfs "$d")/binary_len"
 done
-for run in $(seq "$RUNS"); do
-	for d in $(order "$run"); do
-		record dump_1mib_ms "$d" \
-			"$("$HB" dump "$(dl "$d")" dummy "$DUMPS" | field median_ms)"
-	done
-done
+each_run dump_1mib_ms dump
 
 for d in netdevsim rdevsim; do
 	down "$d"

@@ -212,11 +212,7 @@ test_cleanup() {
 }
 
 ktap_print_header
-[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-command -v devlink >/dev/null && command -v jq >/dev/null ||
-	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
-rdevsim_ynl_start || exit 1
-trap rdevsim_ynl_stop EXIT
+rdevsim_test_start
 ktap_set_plan 11
 ktap_test_result "instance $ID, two ports" test_setup
 ktap_test_result "show: every reporter, ports' included" test_show_all

@@ -131,9 +131,7 @@ test_cleanup() {
 }
 
 ktap_print_header
-[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-rdevsim_ynl_start || exit 1
-trap rdevsim_ynl_stop EXIT
+rdevsim_test_start
 ktap_set_plan 8
 ktap_test_result "instance $ID" test_setup
 ktap_test_result "report trace event" test_trace_report

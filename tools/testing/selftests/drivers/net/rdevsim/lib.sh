@@ -5,6 +5,16 @@
 
 CFG=/sys/kernel/config/rdevsim
 
+# What every rdevsim test starts with: root, devlink and jq (or a skip), and
+# the YNL client (see rdevsim_ynl).
+rdevsim_test_start() {
+	[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+	command -v devlink >/dev/null && command -v jq >/dev/null ||
+		{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
+	rdevsim_ynl_start || exit 1
+	trap rdevsim_ynl_stop EXIT
+}
+
 rdevsim_load() {
 	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 	mountpoint -q /sys/kernel/config || mount -t configfs none /sys/kernel/config

@@ -230,11 +230,7 @@ test_unload() {
 }
 
 ktap_print_header
-[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-command -v devlink >/dev/null && command -v jq >/dev/null ||
-	{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
-rdevsim_ynl_start || exit 1
-trap rdevsim_ynl_stop EXIT
+rdevsim_test_start
 ktap_set_plan 18
 ktap_test_result "load: configfs folder" test_load
 ktap_test_result "instance names other than decimal IDs refused" test_bad_names
