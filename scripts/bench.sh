@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 # make bench: rdevsim against netdevsim, its C reference, on a kernel without
 # the debug detectors of the test kernel (config/bench.config). Builds that
-# kernel (cached like the test kernel), boots it once, runs every workload
+# kernel (cached like the test kernel), boots it, runs every workload
 # BENCH_RUNS times (default 5) with both drivers loaded side by side, and
 # prints min and median of each driver and the ratio of the medians,
-# rdevsim/netdevsim, of times (lower is better).
+# rdevsim/netdevsim, of times (lower is better). Under software emulation it
+# boots twice: wall-clock time, then a guest clock counting instructions.
 set -euo pipefail
 export RDL_PROFILE=bench
 . "$(dirname "$0")/env.sh"
@@ -16,35 +17,38 @@ OUT=${OUT:-$TOP/out/bench}
 "$TOP/scripts/build.sh" all
 rm -rf "$OUT"
 mkdir -p "$OUT"
-rdl_print_env >"$OUT/env.sh"
 # The timing client runs in the guest, which shares the host's libraries.
 cc -O2 -Wall -Wextra -Werror -o "$OUT/hbench" "$TOP/scripts/bench/hbench.c" ||
 	die "the benchmark client does not build (a C compiler is needed)"
+rdl_print_env >"$OUT/env.sh"
 
-log "booting the benchmark kernel, $RUNS runs per workload (logs: $OUT)"
-t0=$SECONDS
 # One vCPU: under software emulation its thread then has a host core to
 # itself, which takes most of the noise out (with two, the same run gave
 # report costs of 2 and of 4 us from one run to the next).
 export VM_CPUS=${VM_CPUS:-1}
-if ! "$TOP/scripts/vm.sh" "$OUT" "scripts/guest/bench.sh '$OUT' $RUNS" \
-	>"$OUT/console.log" 2>&1 || [ ! -f "$OUT/status" ]; then
-	tail -n 30 "$OUT/console.log" >&2
-	die "the benchmark did not complete (see $OUT/console.log)"
-fi
-log "VM finished in $((SECONDS - t0)) s"
-grep '^bench:' "$OUT/console.log" >&2 || true
 
-acc=VM
-if [ "${VM_KVM:-auto}" = no ] || [ "$(sed -n 2p "$CACHE/kvm-probe" 2>/dev/null)" != yes ]; then
-	acc="VM under software emulation (TCG): absolute figures are slow, ratios hold"
-fi
-echo "# $KVER, $(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$BUILD/.config"), $acc"
-echo "# $RUNS runs per workload; min / median of the runs;" \
-	"ratio = median rdevsim / median netdevsim"
+# bench_vm CLOCK [QEMU options]: one boot, every workload; figures in
+# $OUT/CLOCK/raw.
+bench_vm() {
+	local dir=$OUT/$1 t0=$SECONDS
+	shift
+	mkdir -p "$dir"
+	cp "$OUT/env.sh" "$OUT/hbench" "$dir/"
+	log "booting the benchmark kernel, $RUNS runs per workload (logs: $dir)"
+	if ! VM_QEMU_OPTS="${VM_QEMU_OPTS:-}${1:+ $1}" "$TOP/scripts/vm.sh" "$dir" \
+		"scripts/guest/bench.sh '$dir' $RUNS" >"$dir/console.log" 2>&1 ||
+		[ ! -f "$dir/status" ]; then
+		tail -n 30 "$dir/console.log" >&2
+		die "the benchmark did not complete (see $dir/console.log)"
+	fi
+	log "VM finished in $((SECONDS - t0)) s"
+	grep '^bench:' "$dir/console.log" >&2 || true
+}
 
-# min and median of each workload's figures per driver, then the ratio.
-awk '
+# table RAW: min and median of each workload's figures per driver, then the
+# ratio.
+table() {
+	awk '
 	function sort(a, n,    i, j, t) {
 		for (i = 2; i <= n; i++)
 			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
@@ -84,7 +88,44 @@ awk '
 					1e6 / mid["netdevsim"], 1e6 / mid["rdevsim"]
 			printf "\n"
 		}
-	}' "$OUT/raw"
+	}' "$1"
+}
+
+bench_vm wall
+clocks=wall
+# Under software emulation, wall time measures the emulator as much as the
+# code: TCG turns every return and indirect branch into a lookup of the
+# next translated block, so that code making more calls (Rust calling the
+# kernel's C helpers out of line) pays several times what hardware charges.
+# A second boot then runs with a guest clock that counts instructions
+# (QEMU's -icount shift=0: 1 ns per instruction), deterministic and free of
+# the emulator's costs, though blind to caches and pipelines.
+tcg=
+if [ "${VM_KVM:-auto}" = no ] || [ "$(sed -n 2p "$CACHE/kvm-probe" 2>/dev/null)" != yes ]; then
+	tcg=1
+	bench_vm instructions "-icount shift=0"
+	clocks="wall instructions"
+fi
+
+cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$BUILD/.config")
+echo "# $KVER, $cc, ${tcg:+VM under software emulation (TCG), }one vCPU"
+echo "# $RUNS runs per workload; min / median of the runs;" \
+	"ratio = median rdevsim / median netdevsim"
+for clock in $clocks; do
+	case $clock in
+	wall)
+		note=
+		[ -z "$tcg" ] ||
+			note=" (under TCG: absolute figures are slow, and calls cost more than on hardware)"
+		echo "## wall-clock time$note"
+		;;
+	instructions)
+		echo "## guest clock counting instructions (QEMU -icount shift=0):" \
+			"1 ns = 1 instruction executed"
+		;;
+	esac
+	table "$OUT/$clock/raw"
+done
 
 # Module text: every executable section of the .ko.
 text() { size -A "$1" | awk '$1 ~ /^\.text/ { s += $2 } END { print s }'; }

@@ -11,7 +11,6 @@ use kernel::{
     debugfs::{Dir, File},
     devlink::{fmsg::Object, health, Devlink},
     net::netlink::ExtAck,
-    page::PAGE_SIZE,
     prelude::*,
     random,
     sync::{
@@ -21,7 +20,11 @@ use kernel::{
     uaccess::UserSliceReader,
 };
 
-use crate::{knobs, DevData};
+use crate::{
+    knobs,
+    message::{Break, LastMessage},
+    DevData,
+};
 
 /// The default length of `test_binary`, as in netdevsim.
 const BINARY_LEN_DEFAULT: u32 = 16;
@@ -44,80 +47,6 @@ impl health::ReporterOps for Empty {
 
     fn diagnose(&self, _fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
         Ok(())
-    }
-}
-
-/// What `break_health` reports: the text written.
-///
-/// # Invariants
-///
-/// `buf` ends with a NUL; the text is what comes before the first NUL.
-pub(crate) struct Break {
-    buf: KVec<u8>,
-}
-
-impl Break {
-    /// An event with `message`.
-    pub(crate) fn new(message: &CStr) -> Result<Self> {
-        let mut buf = KVec::new();
-        buf.extend_from_slice(message.to_bytes_with_nul(), GFP_KERNEL)?;
-        // INVARIANT: `to_bytes_with_nul` ends with the NUL.
-        Ok(Self { buf })
-    }
-
-    /// Reads what is written to a `break_health` file: up to a page, one trailing newline
-    /// dropped, cut at a NUL (as the C string it is in netdevsim). One allocation, as
-    /// netdevsim's `memdup_user_nul()`: a report is the hot path of `make bench`.
-    pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {
-        let len = reader.len();
-        if len == 0 || len > PAGE_SIZE {
-            return Err(EINVAL);
-        }
-        // The byte after the text stays 0: the terminating NUL.
-        let mut buf = KVec::from_elem(0u8, len + 1, GFP_KERNEL)?;
-        reader.read_slice(&mut buf[..len])?;
-        if buf[len - 1] == b'\n' {
-            buf[len - 1] = 0;
-        }
-        // INVARIANT: `buf[len]` is 0.
-        Ok(Self { buf })
-    }
-
-    /// The text written.
-    pub(crate) fn message(&self) -> &CStr {
-        // By the type invariant there is a NUL, so the default (empty) is never taken.
-        CStr::from_bytes_until_nul(&self.buf).unwrap_or_default()
-    }
-}
-
-/// The message of the last report recovered, in a buffer reused from one recovery to the next.
-///
-/// # Invariants
-///
-/// `buf` is empty (no message yet) or holds one C string, its NUL last.
-pub(crate) struct LastMessage {
-    buf: KVec<u8>,
-}
-
-impl LastMessage {
-    pub(crate) const fn new() -> Self {
-        // INVARIANT: empty.
-        Self { buf: KVec::new() }
-    }
-
-    /// Keeps `message`; on failure (no memory), none is kept.
-    pub(crate) fn set(&mut self, message: &CStr) -> Result {
-        self.buf.clear();
-        // INVARIANT: on failure nothing was added, and `buf` stays empty.
-        self.buf
-            .extend_from_slice(message.to_bytes_with_nul(), GFP_KERNEL)?;
-        // INVARIANT: a copy of `message` with its NUL.
-        Ok(())
-    }
-
-    /// The message kept, if any.
-    pub(crate) fn get(&self) -> Option<&CStr> {
-        CStr::from_bytes_with_nul(&self.buf).ok()
     }
 }
 

@@ -24,10 +24,9 @@ use kernel::{
 };
 
 use crate::{
-    health::{
-        break_health, show_fail_recover, store_fail_recover, Break, FailRecover, LastMessage,
-    },
+    health::{break_health, show_fail_recover, store_fail_recover, FailRecover},
     knobs,
+    message::{Break, LastMessage},
 };
 
 /// The longest `recover_delay_ms`.

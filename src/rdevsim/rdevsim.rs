@@ -29,6 +29,7 @@ use kernel::{
 mod dev;
 mod health;
 mod knobs;
+mod message;
 mod port_health;
 
 pub(crate) use dev::DevData;
