@@ -115,8 +115,8 @@ for clock in $clocks; do
 	case $clock in
 	wall)
 		note=
-		[ -z "$tcg" ] ||
-			note=" (under TCG: absolute figures are slow, and calls cost more than on hardware)"
+		[ -z "$tcg" ] || note=" (under TCG: absolute figures are slow,"
+		[ -z "$tcg" ] || note="$note and calls cost more than on hardware)"
 		echo "## wall-clock time$note"
 		;;
 	instructions)

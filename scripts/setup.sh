@@ -11,6 +11,7 @@ set -euo pipefail
 APT_NEEDS="make:make gcc:gcc flex:flex bison:bison bc:bc cpio:cpio depmod:kmod
 	udevadm:udev qemu-system-x86_64:qemu-system-x86 jq:jq ping:iputils-ping
 	devlink:iproute2 xz:xz-utils git:git rsync:rsync perl:perl shellcheck:shellcheck
+	ethtool:ethtool socat:socat iperf3:iperf3
 	/usr/include/libelf.h:libelf-dev /usr/include/openssl/ssl.h:libssl-dev"
 
 mkdir -p "$CACHE/logs"

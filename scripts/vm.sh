@@ -4,8 +4,9 @@
 # run one command in it as root:
 #   vm.sh OUTDIR COMMAND
 # OUTDIR is writable from the guest; everything else is read-only there.
-# Extra QEMU devices come from VM_QEMU_OPTS, extra kernel command line from
-# VM_APPEND; VM_CPUS sets the number of vCPUs (default 2). There is never
+# The VM has two e1000 NICs on a hub (see below); extra QEMU devices come
+# from VM_QEMU_OPTS, extra kernel command line from VM_APPEND; VM_CPUS sets
+# the number of vCPUs (default 2). There is never
 # a QEMU user-mode network: no guest traffic leaves the VM. Software
 # emulation is used unless KVM was seen to work on this host (nested KVM is
 # broken on some: "failed to set MSR").
@@ -49,6 +50,12 @@ fi
 # A large log buffer: the boot log alone (Rust doctests) is 90 KB, and the
 # per-test splat check reads the log back.
 append="log_buf_len=8M ${VM_APPEND:-}"
+# Two e1000 NICs joined by a QEMU hub, for the Rust NIC driver: their traffic
+# stays inside QEMU. udev would bind them to the C e1000 module, which is
+# kept for an explicit insmod (its peer figures in 'make bench').
+nics="-netdev hubport,id=n1,hubid=0 -device e1000,netdev=n1,mac=52:54:00:00:00:01"
+nics="$nics -netdev hubport,id=n2,hubid=0 -device e1000,netdev=n2,mac=52:54:00:00:00:02"
+append="modprobe.blacklist=e1000 $append"
 # The benchmark kernel runs as production kernels do.
 if [ "$RDL_PROFILE" = test ] && ! grep -q '^CONFIG_KASAN=y' "$BUILD/.config"; then
 	append="slub_debug=FZPU $append"
@@ -58,7 +65,7 @@ set +e
 timeout "${VM_TIMEOUT:-2400}" vng --run "$IMAGE" --user root "${accel[@]}" \
 	--disable-microvm --cpus "${VM_CPUS:-2}" --memory "${VM_MEMORY:-2G}" \
 	--rwdir "$out" --cwd "$TOP" --append "$append" \
-	${VM_QEMU_OPTS:+--qemu-opts="$VM_QEMU_OPTS"} \
+	--qemu-opts="$nics${VM_QEMU_OPTS:+ $VM_QEMU_OPTS}" \
 	--exec "$cmd" </dev/null
 rc=$?
 set -e

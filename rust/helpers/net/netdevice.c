@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <linux/etherdevice.h>
+#include <linux/netdevice.h>
+
+#ifdef CONFIG_NET
+
+__rust_helper void *rust_helper_netdev_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
+__rust_helper void rust_helper_dev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+__rust_helper void rust_helper_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+__rust_helper void rust_helper_netif_start_queue(struct net_device *dev)
+{
+	netif_start_queue(dev);
+}
+
+__rust_helper void rust_helper_netif_stop_queue(struct net_device *dev)
+{
+	netif_stop_queue(dev);
+}
+
+__rust_helper void rust_helper_netif_wake_queue(struct net_device *dev)
+{
+	netif_wake_queue(dev);
+}
+
+__rust_helper bool rust_helper_netif_queue_stopped(const struct net_device *dev)
+{
+	return netif_queue_stopped(dev);
+}
+
+__rust_helper bool rust_helper_netif_carrier_ok(const struct net_device *dev)
+{
+	return netif_carrier_ok(dev);
+}
+
+__rust_helper bool rust_helper_netif_running(const struct net_device *dev)
+{
+	return netif_running(dev);
+}
+
+__rust_helper void rust_helper_eth_hw_addr_set(struct net_device *dev, const u8 *addr)
+{
+	eth_hw_addr_set(dev, addr);
+}
+
+__rust_helper bool rust_helper_is_valid_ether_addr(const u8 *addr)
+{
+	return is_valid_ether_addr(addr);
+}
+
+__rust_helper struct sk_buff *
+rust_helper_netdev_alloc_skb_ip_align(struct net_device *dev, unsigned int length)
+{
+	return netdev_alloc_skb_ip_align(dev, length);
+}
+
+#endif /* CONFIG_NET */

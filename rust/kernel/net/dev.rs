@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Ethernet network devices.
+//!
+//! A driver allocates a network device with private data of its own type, which implements the
+//! device's [`Operations`], and registers it: from then on the stack calls the operations, and
+//! user space sees an interface (`eth0` ...). Dropping the [`Registration`] unregisters the
+//! device (stopping it first if it is up) and frees it.
+//!
+//! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
+//! [`include/linux/etherdevice.h`](srctree/include/linux/etherdevice.h)
+
+use crate::{
+    bindings, device,
+    error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
+    net::{
+        napi::{Napi, Poll},
+        skbuff::SkBuff,
+    },
+    prelude::*,
+    sync::aref::AlwaysRefCounted,
+    types::Opaque,
+};
+use core::{
+    marker::PhantomData,
+    ptr::{self, NonNull},
+};
+
+/// The length of an Ethernet (MAC) address.
+pub const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
+
+/// An Ethernet (MAC) address.
+pub type MacAddress = [u8; ETH_ALEN];
+
+/// What [`Operations::start_xmit`] did with a packet.
+pub type TxResult = core::result::Result<(), SkBuff>;
+
+/// The operations of a network device (`struct net_device_ops`), and its basic ethtool
+/// operations.
+///
+/// Implemented by the driver's private data of the device. Unless noted, operations run in
+/// process context with the RTNL lock held.
+#[vtable]
+pub trait Operations: Sized + Send + Sync + 'static {
+    /// The driver's name, reported by `ethtool -i`.
+    const DRIVER: &'static CStr;
+
+    /// Brings the device up (`ip link set ... up`): allocates what it needs to run, enables
+    /// the hardware and its interrupts, and starts the transmit queue.
+    fn open(&self, _dev: &Device<Self>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Brings the device down: the reverse of [`Operations::open`].
+    fn stop(&self, _dev: &Device<Self>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Transmits `skb`, or gives it back with `Err` if there is no room, in which case the
+    /// stack queues it again; a driver stops its queue before it runs out of room, so that
+    /// this does not happen.
+    ///
+    /// Runs with bottom halves disabled, serialised with itself by the queue's lock.
+    fn start_xmit(&self, dev: &Device<Self>, skb: SkBuff) -> TxResult;
+
+    /// Fills the device's counters (`ip -s link`). Runs in any context, concurrently with
+    /// everything else.
+    fn get_stats64(&self, _dev: &Device<Self>, _stats: &mut Stats64<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called by the stack's watchdog when the transmit queue `queue` stayed stopped for
+    /// longer than the watchdog timeout. Runs in softirq context.
+    fn tx_timeout(&self, _dev: &Device<Self>, _queue: u32) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The device's NAPI context, a field of the driver's data, which the registration adds
+    /// to the device; needed with [`Operations::poll`].
+    fn napi(&self) -> &Napi {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Polls the device's NAPI context (see [`napi`]): handles at most `budget` received
+    /// packets, and completed transmissions, returning the number of packets received. When
+    /// that is below `budget` the poll is over: the stack completes the context and calls
+    /// [`Operations::poll_complete`]. Runs in softirq context.
+    ///
+    /// [`napi`]: crate::net::napi
+    fn poll(&self, _dev: &Device<Self>, _poll: &Poll<'_>, _budget: u32) -> u32 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Called when a poll is over and the context is no longer scheduled: the driver unmasks
+    /// the interrupts that schedule it. Runs in softirq context.
+    fn poll_complete(&self, _dev: &Device<Self>) {}
+
+    /// Fills the link settings reported by `ethtool` (speed, duplex, port).
+    fn get_link_ksettings(&self, _dev: &Device<Self>, _settings: &mut LinkSettings) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A network device, `struct net_device`, whose private area holds a `T` if `T` is not `()`.
+///
+/// An [`ARef<Device<T>>`] keeps the device, and its data, alive: unregistering a device waits
+/// until its references are gone, and [`Registration`] drops the data after that.
+///
+/// [`ARef<Device<T>>`]: crate::sync::aref::ARef
+///
+/// # Invariants
+///
+/// `self.0` is a valid network device, kept alive by whoever handed out the reference. If `T`
+/// is not `()`, the device was registered by a [`Registration<T>`] and its private area holds
+/// an initialised `T` while the device is referenced.
+#[repr(transparent)]
+pub struct Device<T = ()>(Opaque<bindings::net_device>, PhantomData<T>);
+
+// SAFETY: The functions called on a network device may be called from any thread; `T` is
+// `Send + Sync` for every device with data (`Operations`).
+unsafe impl<T: Send + Sync> Send for Device<T> {}
+
+// SAFETY: The functions called on a shared network device synchronise by themselves; `&T` is
+// shared only if `T: Sync`.
+unsafe impl<T: Send + Sync> Sync for Device<T> {}
+
+// SAFETY: `dev_hold()` and `dev_put()` keep the device alive while a reference is counted, and
+// unregistration waits for the references to go before the data is dropped.
+unsafe impl<T: Send + Sync> AlwaysRefCounted for Device<T> {
+    fn inc_ref(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::dev_hold(self.as_raw()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference counted by `inc_ref`.
+        unsafe { bindings::dev_put(obj.cast().as_ptr()) };
+    }
+}
+
+impl<T: Operations> Device<T> {
+    /// The driver's data.
+    pub fn data(&self) -> Pin<&T> {
+        // SAFETY: By the type invariant, the private area holds an initialised `T`, pinned
+        // until the device is freed.
+        unsafe { Pin::new_unchecked(&*data_of::<T>(self.as_raw())) }
+    }
+
+    /// The device without its type, for what does not need the data.
+    pub fn untyped(&self) -> &Device {
+        // SAFETY: Same layout; `Device<()>` makes no claim on the private area.
+        unsafe { Device::from_raw(self.as_raw()) }
+    }
+}
+
+impl<T> Device<T> {
+    /// Returns a reference to the device behind `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a valid network device that stays valid for `'a`; if `T` is not `()`, one
+    /// registered by a [`Registration<T>`].
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper; the caller guarantees validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the raw `struct net_device`.
+    pub fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// The interface name (`eth0` ...).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: By the type invariant, the device is valid; `name` is a NUL-terminated array
+        // that the stack only changes under the RTNL lock, in place.
+        unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) }
+    }
+
+    /// The interface index.
+    pub fn ifindex(&self) -> i32 {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { (*self.as_raw()).ifindex }
+    }
+
+    /// The MTU.
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: By the type invariant, the device is valid; `mtu` is read racily by the
+        // stack too.
+        unsafe { ptr::read_volatile(&raw const (*self.as_raw()).mtu) }
+    }
+
+    /// The MAC address.
+    pub fn mac_address(&self) -> MacAddress {
+        let mut addr = [0; ETH_ALEN];
+        // SAFETY: By the type invariant, the device is valid; an Ethernet device's `dev_addr`
+        // points to `ETH_ALEN` bytes.
+        unsafe { ptr::copy_nonoverlapping((*self.as_raw()).dev_addr, addr.as_mut_ptr(), ETH_ALEN) };
+        addr
+    }
+
+    /// Whether the device is up.
+    pub fn is_running(&self) -> bool {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_running(self.as_raw()) }
+    }
+
+    /// Tells the stack that the link is up.
+    pub fn carrier_on(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_carrier_on(self.as_raw()) };
+    }
+
+    /// Tells the stack that the link is down.
+    pub fn carrier_off(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_carrier_off(self.as_raw()) };
+    }
+
+    /// Whether the stack sees the link up.
+    pub fn carrier_ok(&self) -> bool {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_carrier_ok(self.as_raw()) }
+    }
+
+    /// Allocates a buffer for a received frame of up to `len` bytes, with the headroom the
+    /// stack wants before the frame (`netdev_alloc_skb_ip_align()`); any context.
+    pub fn alloc_rx_skb(&self, len: u32) -> Result<SkBuff> {
+        // SAFETY: By the type invariant, the device is valid.
+        let skb = unsafe { bindings::netdev_alloc_skb_ip_align(self.as_raw(), len) };
+        // SAFETY: A new buffer, which the caller owns.
+        NonNull::new(skb)
+            .map(|skb| unsafe { SkBuff::from_raw(skb) })
+            .ok_or(ENOMEM)
+    }
+
+    /// Lets the stack transmit (the device has one transmit queue).
+    pub fn start_queue(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_start_queue(self.as_raw()) };
+    }
+
+    /// Stops the stack from transmitting, e.g. when the transmit ring is full.
+    pub fn stop_queue(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_stop_queue(self.as_raw()) };
+    }
+
+    /// Lets the stack transmit again, and has it send what it queued meanwhile.
+    pub fn wake_queue(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_wake_queue(self.as_raw()) };
+    }
+
+    /// Whether the transmit queue is stopped.
+    pub fn queue_stopped(&self) -> bool {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_queue_stopped(self.as_raw()) }
+    }
+}
+
+/// The counters of a network device, `struct rtnl_link_stats64`, as filled by
+/// [`Operations::get_stats64`].
+///
+/// The stack may hand an unaligned structure (inside a netlink message): it is only written
+/// through unaligned stores.
+///
+/// # Invariants
+///
+/// `ptr` points to a (possibly unaligned) `rtnl_link_stats64` that `self` may write for `'a`.
+pub struct Stats64<'a> {
+    ptr: *mut bindings::rtnl_link_stats64,
+    _p: PhantomData<&'a mut ()>,
+}
+
+macro_rules! stats64_setters {
+    ($($(#[$doc:meta])* $name:ident => $field:ident;)*) => {
+        impl Stats64<'_> {
+            $(
+                $(#[$doc])*
+                pub fn $name(&mut self, value: u64) {
+                    // SAFETY: By the type invariant, `ptr` points to a structure that `self`
+                    // may write; the field is written unaligned, as the structure may be.
+                    unsafe { ptr::write_unaligned(&raw mut (*self.ptr).$field, value) };
+                }
+            )*
+        }
+    };
+}
+
+stats64_setters! {
+    /// Sets the number of packets received.
+    set_rx_packets => rx_packets;
+    /// Sets the number of packets transmitted.
+    set_tx_packets => tx_packets;
+    /// Sets the number of bytes received.
+    set_rx_bytes => rx_bytes;
+    /// Sets the number of bytes transmitted.
+    set_tx_bytes => tx_bytes;
+    /// Sets the number of bad packets received.
+    set_rx_errors => rx_errors;
+    /// Sets the number of packets that could not be transmitted.
+    set_tx_errors => tx_errors;
+    /// Sets the number of packets received and dropped (no buffer ...).
+    set_rx_dropped => rx_dropped;
+    /// Sets the number of packets dropped before transmission.
+    set_tx_dropped => tx_dropped;
+    /// Sets the number of multicast packets received.
+    set_multicast => multicast;
+    /// Sets the number of collisions.
+    set_collisions => collisions;
+    /// Sets the number of packets received with a bad length.
+    set_rx_length_errors => rx_length_errors;
+    /// Sets the number of packets received with a bad CRC.
+    set_rx_crc_errors => rx_crc_errors;
+    /// Sets the number of packets received with a frame alignment error.
+    set_rx_frame_errors => rx_frame_errors;
+    /// Sets the number of packets the device missed (no room in its receive ring).
+    set_rx_missed_errors => rx_missed_errors;
+}
+
+/// The duplex mode of a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Duplex {
+    /// Half duplex.
+    Half,
+    /// Full duplex.
+    Full,
+}
+
+/// Link settings, `struct ethtool_link_ksettings`, as filled by
+/// [`Operations::get_link_ksettings`].
+#[repr(transparent)]
+pub struct LinkSettings(Opaque<bindings::ethtool_link_ksettings>);
+
+impl LinkSettings {
+    fn base(&mut self) -> &mut bindings::ethtool_link_settings {
+        // SAFETY: `self` is a valid, exclusively borrowed `ethtool_link_ksettings`.
+        unsafe { &mut (*self.0.get()).base }
+    }
+
+    /// Sets the speed, in Mb/s.
+    pub fn set_speed(&mut self, mbps: u32) {
+        self.base().speed = mbps;
+    }
+
+    /// Sets the duplex mode.
+    pub fn set_duplex(&mut self, duplex: Duplex) {
+        self.base().duplex = match duplex {
+            Duplex::Half => bindings::DUPLEX_HALF as u8,
+            Duplex::Full => bindings::DUPLEX_FULL as u8,
+        };
+    }
+
+    /// Sets whether the link was autonegotiated.
+    pub fn set_autoneg(&mut self, on: bool) {
+        self.base().autoneg = if on {
+            bindings::AUTONEG_ENABLE as u8
+        } else {
+            bindings::AUTONEG_DISABLE as u8
+        };
+    }
+
+    /// Says that the port is twisted pair (copper).
+    pub fn set_port_twisted_pair(&mut self) {
+        self.base().port = bindings::PORT_TP as u8;
+    }
+}
+
+/// A network device allocated and not registered yet, for data of type `T`, given by
+/// [`Registration::new`] to the function that makes the initialiser of that data, to set the
+/// device up before the stack sees it.
+///
+/// # Invariants
+///
+/// `self.0` is an allocated, unregistered Ethernet device whose private area is for a `T`.
+#[repr(transparent)]
+pub struct NewDevice<T>(Opaque<bindings::net_device>, PhantomData<T>);
+
+impl<T> NewDevice<T> {
+    /// Returns the raw `struct net_device`.
+    pub fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// Whether the private area of the device holds the byte at `ptr`.
+    pub(crate) fn holds(&self, ptr: *const u8) -> bool {
+        let dev = self.as_raw();
+        // SAFETY: By the type invariant, the device is valid.
+        let (start, len) = unsafe { (bindings::netdev_priv(dev).cast::<u8>(), (*dev).priv_len) };
+        let (start, ptr) = (start as usize, ptr as usize);
+        ptr >= start && ptr - start < len as usize
+    }
+
+    /// Sets the MAC address; [`EADDRNOTAVAIL`] if it is not a valid unicast address.
+    pub fn set_mac_address(&self, addr: &MacAddress) -> Result {
+        // SAFETY: `addr` is `ETH_ALEN` bytes.
+        if !unsafe { bindings::is_valid_ether_addr(addr.as_ptr()) } {
+            return Err(EADDRNOTAVAIL);
+        }
+        // SAFETY: By the type invariant, the device is valid and not registered: nobody else
+        // uses its address.
+        unsafe { bindings::eth_hw_addr_set(self.as_raw(), addr.as_ptr()) };
+        Ok(())
+    }
+}
+
+/// A registered network device with driver data `T`; dropping it unregisters and frees the
+/// device, and drops the data.
+///
+/// # Examples
+///
+/// A device that drops what it is given to transmit, on a faux device:
+///
+/// ```
+/// use kernel::{
+///     c_str, device, faux,
+///     net::dev::{self, Device, Registration},
+///     net::skbuff::SkBuff,
+///     prelude::*,
+///     sync::{aref::ARef, atomic::{Atomic, Relaxed}},
+/// };
+///
+/// struct Sink {
+///     dropped: Atomic<u64>,
+/// }
+///
+/// #[vtable]
+/// impl dev::Operations for Sink {
+///     const DRIVER: &'static CStr = c_str!("sink");
+///
+///     fn start_xmit(&self, _dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+///         self.dropped.fetch_add(1, Relaxed);
+///         drop(skb);
+///         Ok(())
+///     }
+/// }
+///
+/// let fdev = faux::Registration::new(c_str!("rust-netdev-doc"), None)?;
+/// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
+/// let reg = Registration::<Sink>::new(parent, |new| {
+///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 1])?;
+///     Ok(Sink { dropped: Atomic::new(0) })
+/// })?;
+/// let netdev = reg.device();
+/// assert_eq!(netdev.mac_address(), [0x02, 0, 0, 0, 0, 1]);
+/// assert!(netdev.name().to_bytes().starts_with(b"eth"));
+/// assert!(!netdev.carrier_ok() && !netdev.is_running());
+/// netdev.carrier_on();
+/// assert!(netdev.carrier_ok());
+/// assert_eq!(reg.data().dropped.load(Relaxed), 0);
+///
+/// // A counted reference keeps the device and its data.
+/// let held: ARef<Device<Sink>> = netdev.into();
+/// assert_eq!(held.data().dropped.load(Relaxed), 0);
+/// drop(held);
+///
+/// // A broadcast address is refused.
+/// let bad = Registration::<Sink>::new(parent, |new| {
+///     new.set_mac_address(&[0xff; 6])?;
+///     Ok(Sink { dropped: Atomic::new(0) })
+/// });
+/// assert_eq!(bad.err(), Some(EADDRNOTAVAIL));
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// # Invariants
+///
+/// `dev` is a registered Ethernet device that `self` owns, whose private area holds an
+/// initialised `T` and whose operations are `T`'s.
+pub struct Registration<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    _data: PhantomData<T>,
+}
+
+// SAFETY: The device may be unregistered from any thread; `T` is `Send`.
+unsafe impl<T: Operations> Send for Registration<T> {}
+
+// SAFETY: `&Registration` gives `&Device`, which is `Sync`, and `&T`, with `T: Sync`.
+unsafe impl<T: Operations> Sync for Registration<T> {}
+
+impl<T: Operations> Registration<T> {
+    /// Allocates an Ethernet device that `parent` owns (its `device` link in sysfs), lets `init`
+    /// set it up and make the initialiser of the driver's data, initialises the data in the
+    /// device's private area, adds its NAPI context (if any), and registers the device.
+    ///
+    /// The device starts without carrier: the driver turns it on when it sees the link.
+    /// Sleeps; takes the RTNL lock.
+    pub fn new<I, E, F>(parent: &device::Device<device::Bound>, init: F) -> Result<Self>
+    where
+        F: FnOnce(&NewDevice<T>) -> Result<I>,
+        I: PinInit<T, E>,
+        Error: From<E>,
+    {
+        build_assert!(
+            core::mem::align_of::<T>() <= bindings::NETDEV_ALIGN as usize,
+            "the private area of a network device is aligned to NETDEV_ALIGN"
+        );
+        build_assert!(
+            T::HAS_NAPI == T::HAS_POLL,
+            "a device with a NAPI context polls it, and the other way round"
+        );
+        let size = c_int::try_from(core::mem::size_of::<T>())?;
+        // SAFETY: One transmit and one receive queue; the size is that of `T`.
+        let raw = unsafe { bindings::alloc_etherdev_mqs(size, 1, 1) };
+        let dev = NonNull::new(raw).ok_or(ENOMEM)?;
+        let free = |dev: NonNull<bindings::net_device>| {
+            // SAFETY: `dev` was allocated above and is not registered.
+            unsafe { bindings::free_netdev(dev.as_ptr()) }
+        };
+
+        // SAFETY: `dev` is valid; the parent outlives the registration as the device holds a
+        // reference to it from registration on (`SET_NETDEV_DEV()`).
+        unsafe {
+            (*raw).dev.parent = parent.as_raw();
+            (*raw).netdev_ops = &OpsTable::<T>::NETDEV_OPS;
+            (*raw).ethtool_ops = &OpsTable::<T>::ETHTOOL_OPS;
+        }
+
+        // SAFETY: `NewDevice` is a transparent wrapper of the allocated, unregistered device.
+        let new = unsafe { &*raw.cast::<NewDevice<T>>() };
+        let init = match init(new) {
+            Ok(init) => init,
+            Err(e) => {
+                free(dev);
+                return Err(e);
+            }
+        };
+        // SAFETY: The private area is `size_of::<T>()` bytes aligned to `NETDEV_ALIGN`
+        // (asserted above), and unused.
+        let data = unsafe { bindings::netdev_priv(raw) }.cast::<T>();
+        // SAFETY: `data` is valid for writes of a `T` and never moves: the device is not
+        // freed before the data is dropped (`Drop`).
+        if let Err(e) = unsafe { pin_init::raw_try_init(data, init) } {
+            free(dev);
+            return Err(e.into());
+        }
+        if T::HAS_NAPI {
+            // SAFETY: `data` was initialised above; nobody else uses it yet.
+            let napi = unsafe { &*data }.napi();
+            // SAFETY: `new` is allocated and not registered; its data holds an initialised `T`.
+            if let Err(e) = unsafe { napi.add::<T>(new) } {
+                // SAFETY: `data` was initialised above and the stack never saw it.
+                unsafe { ptr::drop_in_place(data) };
+                free(dev);
+                return Err(e);
+            }
+        }
+
+        // SAFETY: `dev` is valid and not registered.
+        unsafe { bindings::netif_carrier_off(raw) };
+        // SAFETY: `dev` is valid and set up; its private area holds an initialised `T`, which
+        // its operations use from now on.
+        if let Err(e) = to_result(unsafe { bindings::register_netdev(raw) }) {
+            // SAFETY: `data` was initialised above and the stack never saw it.
+            unsafe { ptr::drop_in_place(data) };
+            free(dev);
+            return Err(e);
+        }
+        // INVARIANT: Registered above, with an initialised `T` and `T`'s operations.
+        Ok(Self {
+            dev,
+            _data: PhantomData,
+        })
+    }
+
+    /// The network device.
+    pub fn device(&self) -> &Device<T> {
+        // SAFETY: By the type invariant, the device is valid while `self` lives, registered by
+        // `self`.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+
+    /// The driver's data.
+    pub fn data(&self) -> Pin<&T> {
+        self.device().data()
+    }
+}
+
+impl<T: Operations> Drop for Registration<T> {
+    fn drop(&mut self) {
+        let dev = self.dev.as_ptr();
+        // SAFETY: By the type invariant, the device is registered. Unregistering stops it if
+        // it is up and waits until no operation runs.
+        unsafe { bindings::unregister_netdev(dev) };
+        // SAFETY: The stack no longer uses the data; it is initialised and dropped once.
+        unsafe { ptr::drop_in_place(data_of::<T>(dev)) };
+        // SAFETY: The device is unregistered; its memory goes when its last reference does.
+        unsafe { bindings::free_netdev(dev) };
+    }
+}
+
+/// The driver data of `dev`.
+///
+/// # Safety
+///
+/// `dev` must be a valid network device whose private area holds a `T`.
+unsafe fn data_of<T>(dev: *mut bindings::net_device) -> *mut T {
+    // SAFETY: By the safety requirements, `dev` is valid.
+    unsafe { bindings::netdev_priv(dev) }.cast()
+}
+
+/// The C operation tables of `T`, and their callbacks.
+struct OpsTable<T: Operations>(PhantomData<T>);
+
+impl<T: Operations> OpsTable<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a device registered by a [`Registration<T>`], during a callback.
+    unsafe fn get<'a>(dev: *mut bindings::net_device) -> (&'a T, &'a Device<T>) {
+        // SAFETY: By the safety requirements, the device is valid and holds an initialised
+        // `T` during the callback.
+        unsafe { (&*data_of::<T>(dev), Device::from_raw(dev)) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the stack with a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn open(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: The stack calls the operations of a device registered with them.
+        let (data, dev) = unsafe { Self::get(dev) };
+        from_result(|| T::open(data, dev).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the stack with a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn stop(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: As in `open`.
+        let (data, dev) = unsafe { Self::get(dev) };
+        from_result(|| T::stop(data, dev).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the stack with a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn start_xmit(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: As in `open`.
+        let (data, dev) = unsafe { Self::get(dev) };
+        let Some(skb) = NonNull::new(skb) else {
+            return bindings::netdev_tx_NETDEV_TX_OK;
+        };
+        // SAFETY: The stack hands over the buffer; with `NETDEV_TX_BUSY` it takes it back.
+        let skb = unsafe { SkBuff::from_raw(skb) };
+        match T::start_xmit(data, dev, skb) {
+            Ok(()) => bindings::netdev_tx_NETDEV_TX_OK,
+            Err(skb) => {
+                // The stack owns it again.
+                skb.into_raw();
+                bindings::netdev_tx_NETDEV_TX_BUSY
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the stack with a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn get_stats64(
+        dev: *mut bindings::net_device,
+        stats: *mut bindings::rtnl_link_stats64,
+    ) {
+        // SAFETY: As in `open`.
+        let (data, dev) = unsafe { Self::get(dev) };
+        // INVARIANT: `stats` is valid and exclusively ours during the call.
+        let mut stats = Stats64 {
+            ptr: stats,
+            _p: PhantomData,
+        };
+        T::get_stats64(data, dev, &mut stats);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the stack with a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn tx_timeout(dev: *mut bindings::net_device, queue: c_uint) {
+        // SAFETY: As in `open`.
+        let (data, dev) = unsafe { Self::get(dev) };
+        T::tx_timeout(data, dev, queue);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the stack with a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn get_drvinfo(
+        dev: *mut bindings::net_device,
+        info: *mut bindings::ethtool_drvinfo,
+    ) {
+        // SAFETY: `info` is valid and exclusively ours; `dev` is valid and has a parent.
+        unsafe {
+            let info = &mut *info;
+            copy_cstr(&mut info.driver, T::DRIVER);
+            let parent = (*dev).dev.parent;
+            if !parent.is_null() {
+                copy_cstr(
+                    &mut info.bus_info,
+                    CStr::from_char_ptr(bindings::dev_name(parent)),
+                );
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the stack with a device registered by a [`Registration<T>`].
+    unsafe extern "C" fn get_link_ksettings(
+        dev: *mut bindings::net_device,
+        settings: *mut bindings::ethtool_link_ksettings,
+    ) -> c_int {
+        // SAFETY: As in `open`.
+        let (data, dev) = unsafe { Self::get(dev) };
+        // SAFETY: `settings` is valid and exclusively ours during the call; `LinkSettings` is a
+        // transparent wrapper.
+        let settings = unsafe { &mut *settings.cast::<LinkSettings>() };
+        from_result(|| T::get_link_ksettings(data, dev, settings).map(|()| 0))
+    }
+
+    const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_open: if T::HAS_OPEN { Some(Self::open) } else { None },
+        ndo_stop: if T::HAS_STOP { Some(Self::stop) } else { None },
+        ndo_start_xmit: Some(Self::start_xmit),
+        ndo_get_stats64: if T::HAS_GET_STATS64 {
+            Some(Self::get_stats64)
+        } else {
+            None
+        },
+        ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
+            Some(Self::tx_timeout)
+        } else {
+            None
+        },
+        // The address changes while the device is down; `open` programs it.
+        ndo_set_mac_address: Some(bindings::eth_mac_addr),
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        ..pin_init::zeroed()
+    };
+
+    const ETHTOOL_OPS: bindings::ethtool_ops = bindings::ethtool_ops {
+        get_drvinfo: Some(Self::get_drvinfo),
+        get_link: Some(bindings::ethtool_op_get_link),
+        get_link_ksettings: if T::HAS_GET_LINK_KSETTINGS {
+            Some(Self::get_link_ksettings)
+        } else {
+            None
+        },
+        ..pin_init::zeroed()
+    };
+}
+
+/// Copies `src` into the C string array `dst`, cut to fit (`strscpy()`).
+fn copy_cstr<const N: usize>(dst: &mut [c_char; N], src: &CStr) {
+    let bytes = src.to_bytes();
+    let n = bytes.len().min(N.saturating_sub(1));
+    for (d, s) in dst.iter_mut().zip(&bytes[..n]) {
+        *d = *s as c_char;
+    }
+    if N > 0 {
+        dst[n] = 0;
+    }
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NAPI: a device's receive and completion work, polled in softirq context.
+//!
+//! The interrupt handler of a NAPI driver masks the device's interrupts and schedules its
+//! [`Napi`] (a field of the device's data, see [`Operations::napi`]); the stack then calls
+//! [`Operations::poll`] with a budget until the work done falls below it, completes the
+//! context and calls [`Operations::poll_complete`], where the driver unmasks the interrupts.
+//!
+//! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
+
+use crate::{
+    bindings,
+    net::{
+        dev::{Device, NewDevice, Operations},
+        skbuff::SkBuff,
+    },
+    new_mutex,
+    prelude::*,
+    sync::{
+        atomic::{Acquire, Atomic, Release},
+        Mutex,
+    },
+    types::Opaque,
+};
+use core::marker::PhantomData;
+
+/// A NAPI context, `struct napi_struct`, of a network device.
+///
+/// It is a field of the device's data, which [`Operations::napi`] returns: the
+/// [`Registration`] adds it to the device (refusing one anywhere else, which could outlive the
+/// device), and it is deleted when the data is dropped. Until it is added, it does nothing.
+///
+/// [`Registration`]: crate::net::dev::Registration
+///
+/// # Invariants
+///
+/// Once `added` is set, `inner` was added to a device with `netif_napi_add()` (with
+/// `Operations::poll` of the device's data) that outlives it, and is deleted only on drop.
+/// `enabled` says whether it is enabled.
+#[pin_data(PinnedDrop)]
+pub struct Napi {
+    #[pin]
+    inner: Opaque<bindings::napi_struct>,
+    added: Atomic<bool>,
+    /// Enabling an enabled context, or disabling a disabled one, is a bug (or a hang) in C.
+    #[pin]
+    enabled: Mutex<bool>,
+}
+
+// SAFETY: The C functions called on a NAPI context may be called from any thread.
+unsafe impl Send for Napi {}
+
+// SAFETY: The C functions called on a shared NAPI context synchronise by themselves; `enabled`
+// is behind a mutex.
+unsafe impl Sync for Napi {}
+
+impl Napi {
+    /// A NAPI context, to be a field of the data of a device whose operations return it from
+    /// [`Operations::napi`]. It starts disabled.
+    pub fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner: Opaque::uninit(),
+            added: Atomic::new(false),
+            enabled <- new_mutex!(false),
+        })
+    }
+
+    fn as_raw(&self) -> *mut bindings::napi_struct {
+        self.inner.get()
+    }
+
+    fn is_added(&self) -> bool {
+        self.added.load(Acquire)
+    }
+
+    /// Adds the context to `dev`, with `T`'s poll.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is allocated and not registered, and its private area holds an initialised `T`
+    /// whose [`Operations::napi`] is `self`; this is called once.
+    pub(crate) unsafe fn add<T: Operations>(&self, dev: &NewDevice<T>) -> Result {
+        if !dev.holds(self.as_raw().cast()) {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dev` is valid and not registered; the context is in its private area, so it
+        // is deleted (dropped) before the device is freed.
+        unsafe { bindings::netif_napi_add(dev.as_raw(), self.as_raw(), Some(poll_callback::<T>)) };
+        // INVARIANT: Added above, to a device that outlives the context.
+        self.added.store(true, Release);
+        Ok(())
+    }
+
+    /// Enables the context, e.g. when the device is brought up; does nothing if it is enabled
+    /// (or not added). Sleeps.
+    pub fn enable(&self) {
+        let mut enabled = self.enabled.lock();
+        if self.is_added() && !*enabled {
+            // SAFETY: By the type invariant, the context was added; it is disabled.
+            unsafe { bindings::napi_enable(self.as_raw()) };
+            *enabled = true;
+        }
+    }
+
+    /// Disables the context, waiting for a poll in progress; does nothing if it is disabled.
+    /// Sleeps.
+    pub fn disable(&self) {
+        let mut enabled = self.enabled.lock();
+        if *enabled {
+            // SAFETY: By the type invariant, the context was added and is enabled.
+            unsafe { bindings::napi_disable(self.as_raw()) };
+            *enabled = false;
+        }
+    }
+
+    /// Schedules a poll, typically from the interrupt handler; returns whether it was
+    /// scheduled (not if it is disabled or scheduled already). Any context.
+    pub fn schedule(&self) -> bool {
+        // SAFETY: By the type invariant, the context was added; a disabled one is never
+        // scheduled.
+        self.is_added() && unsafe { bindings::napi_schedule(self.as_raw()) }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Napi {
+    fn drop(self: Pin<&mut Self>) {
+        if self.is_added() {
+            self.disable();
+            // SAFETY: By the type invariant, the context was added and not deleted; it is
+            // disabled above.
+            unsafe { bindings::netif_napi_del(self.as_raw()) };
+        }
+    }
+}
+
+/// A poll in progress, given to [`Operations::poll`]: what may only be done from there.
+pub struct Poll<'a> {
+    napi: &'a Napi,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Poll<'_> {
+    /// The context being polled.
+    pub fn napi(&self) -> &Napi {
+        self.napi
+    }
+
+    /// Hands a received Ethernet frame to the stack, through generic receive offload.
+    pub fn receive(&self, skb: SkBuff) {
+        let napi = self.napi.as_raw();
+        let skb = skb.into_raw().as_ptr();
+        // SAFETY: The context is being polled, as GRO requires; its device is valid; the
+        // stack takes the buffer.
+        unsafe {
+            bindings::skb_set_protocol(skb, bindings::eth_type_trans(skb, (*napi).dev));
+            bindings::napi_gro_receive(napi, skb);
+        }
+    }
+}
+
+/// # Safety
+///
+/// Called by the stack with a context added by [`Napi::new`] for `T`.
+unsafe extern "C" fn poll_callback<T: Operations>(
+    napi: *mut bindings::napi_struct,
+    budget: c_int,
+) -> c_int {
+    // SAFETY: By the safety requirements, `napi` is the `inner` field of a `Napi`, added to a
+    // device registered with `T`'s operations: polls only happen once it is enabled, through
+    // the registered device's data.
+    let (napi, dev) = unsafe {
+        let napi = &*crate::container_of!(Opaque::cast_from(napi).cast_mut(), Napi, inner);
+        (napi, Device::<T>::from_raw((*napi.as_raw()).dev))
+    };
+    let budget = u32::try_from(budget).unwrap_or(0);
+    let poll = Poll {
+        napi,
+        _not_send: PhantomData,
+    };
+    let work = T::poll(&dev.data(), dev, &poll, budget).min(budget);
+    // A budget of zero (netpoll) is never completed.
+    // SAFETY: The context is being polled; `work` is below the budget.
+    if work < budget && unsafe { bindings::napi_complete_done(napi.as_raw(), work as c_int) } {
+        T::poll_complete(&dev.data(), dev);
+    }
+    work as c_int
+}

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The network device: its operations, its NAPI poll and its interrupt handler.
+
+use kernel::{
+    device, irq,
+    net::{
+        dev::{self, Device, Duplex, LinkSettings, Stats64},
+        napi::{Napi, Poll},
+        skbuff::SkBuff,
+    },
+    new_spinlock_irq,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+        SpinLockIrq,
+    },
+};
+
+use crate::{
+    hw::Hw,
+    regs::*,
+    ring::{Received, RxRing, TxRing, RING_LEN, RX_BUF_LEN},
+};
+
+/// Free transmit slots below which the queue is woken again, as the C driver's
+/// `E1000_TX_WAKE_THRESHOLD` (a packet takes one slot here).
+const TX_WAKE_THRESHOLD: usize = 32;
+
+/// Software counters, read by `get_stats64`.
+struct Counters {
+    rx_packets: Atomic<u64>,
+    rx_bytes: Atomic<u64>,
+    rx_errors: Atomic<u64>,
+    rx_dropped: Atomic<u64>,
+    tx_packets: Atomic<u64>,
+    tx_bytes: Atomic<u64>,
+    tx_dropped: Atomic<u64>,
+    tx_timeouts: Atomic<u64>,
+}
+
+impl Counters {
+    fn new() -> Self {
+        Self {
+            rx_packets: Atomic::new(0),
+            rx_bytes: Atomic::new(0),
+            rx_errors: Atomic::new(0),
+            rx_dropped: Atomic::new(0),
+            tx_packets: Atomic::new(0),
+            tx_bytes: Atomic::new(0),
+            tx_dropped: Atomic::new(0),
+            tx_timeouts: Atomic::new(0),
+        }
+    }
+}
+
+/// The driver's data of the network device.
+#[pin_data]
+pub(crate) struct Nic {
+    hw: Hw,
+    #[pin]
+    napi: Napi,
+    /// Taken by `start_xmit` and the poll (bottom halves disabled) and by `open` and `stop`
+    /// (process context): interrupts are disabled while it is held, so that the poll never
+    /// interrupts a holder on its CPU.
+    #[pin]
+    tx: SpinLockIrq<TxRing>,
+    /// Taken by the poll, and by `open` and `stop`, as `tx`.
+    #[pin]
+    rx: SpinLockIrq<RxRing>,
+    /// The interrupt handler saw a link change, which the poll handles.
+    link_changed: Atomic<bool>,
+    counters: Counters,
+}
+
+impl Nic {
+    /// The data of a device whose rings are `pdev`'s.
+    pub(crate) fn new(
+        pdev: &device::Device<device::Bound>,
+        hw: Hw,
+    ) -> impl PinInit<Self, Error> + '_ {
+        pin_init::pin_init_scope(move || {
+            let tx = TxRing::new(pdev)?;
+            let rx = RxRing::new(pdev)?;
+            Ok(try_pin_init!(Self {
+                hw,
+                napi <- Napi::new(),
+                tx <- new_spinlock_irq!(tx, "re1000::tx"),
+                rx <- new_spinlock_irq!(rx, "re1000::rx"),
+                link_changed: Atomic::new(false),
+                counters: Counters::new(),
+            }? Error))
+        })
+    }
+
+    pub(crate) fn hw(&self) -> &Hw {
+        &self.hw
+    }
+
+    /// Programs the transmit unit with the (empty) ring.
+    fn start_tx(&self) -> Option<()> {
+        let tx = self.tx.lock();
+        let hw = &self.hw;
+        let addr = tx.dma_address();
+        hw.write(TDBAL, addr as u32)?;
+        hw.write(TDBAH, (addr >> 32) as u32)?;
+        hw.write(TDLEN, (RING_LEN * DESC_WORDS * 8) as u32)?;
+        hw.write(TDH, 0)?;
+        hw.write(TDT, 0)?;
+        hw.write(TIPG, TIPG_COPPER)?;
+        hw.write(TIDV, 0)?;
+        hw.write(TADV, 0)?;
+        hw.write(TCTL, TCTL_EN | TCTL_PSP | TCTL_CT | TCTL_COLD | TCTL_RTLC)
+    }
+
+    /// Gives the device empty buffers for every unused receive slot, and tells it.
+    fn refill_rx(&self, dev: &Device<Self>, rx: &mut RxRing) {
+        let mut tail = None;
+        while rx.unused() > 0 {
+            let Ok(skb) = dev.alloc_rx_skb(RX_BUF_LEN) else {
+                self.counters.rx_dropped.add(1, Relaxed);
+                break;
+            };
+            let Some(Ok(buf)) = self.hw.with_device(|d| skb.map_from_device(d)) else {
+                self.counters.rx_dropped.add(1, Relaxed);
+                break;
+            };
+            match rx.push(buf) {
+                Ok(t) => tail = Some(t),
+                Err(_) => break,
+            }
+        }
+        if let Some(tail) = tail {
+            self.hw.write(RDT, tail);
+        }
+    }
+
+    /// Programs the receive unit, fills the ring and enables reception.
+    fn start_rx(&self, dev: &Device<Self>) -> Option<()> {
+        let hw = &self.hw;
+        hw.write(RCTL, 0)?;
+        hw.write(RDTR, 0)?;
+        hw.write(RADV, 0)?;
+        hw.write(ITR, 0)?;
+        let mut rx = self.rx.lock();
+        let addr = rx.dma_address();
+        hw.write(RDBAL, addr as u32)?;
+        hw.write(RDBAH, (addr >> 32) as u32)?;
+        hw.write(RDLEN, (RING_LEN * DESC_WORDS * 8) as u32)?;
+        hw.write(RDH, 0)?;
+        hw.write(RDT, 0)?;
+        self.refill_rx(dev, &mut rx);
+        hw.write(RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC)
+    }
+
+    /// Tells the stack what the link is.
+    fn update_link(&self, dev: &Device<Self>) {
+        match self.hw.link() {
+            Some(link) if link.up => {
+                if !dev.carrier_ok() {
+                    pr_info!(
+                        "{}: link up, {} Mb/s, {} duplex\n",
+                        dev.name(),
+                        link.speed,
+                        if link.full_duplex { "full" } else { "half" }
+                    );
+                    dev.carrier_on();
+                }
+            }
+            _ => {
+                if dev.carrier_ok() {
+                    pr_info!("{}: link down\n", dev.name());
+                    dev.carrier_off();
+                }
+            }
+        }
+    }
+
+    /// Frees the buffers of sent packets, and wakes the queue if it was stopped for room.
+    fn clean_tx(&self, dev: &Device<Self>) {
+        let mut tx = self.tx.lock();
+        let Ok(done) = tx.clean() else {
+            return;
+        };
+        self.counters.tx_packets.add(done.packets, Relaxed);
+        self.counters.tx_bytes.add(done.bytes, Relaxed);
+        if dev.queue_stopped() && dev.carrier_ok() && tx.unused() >= TX_WAKE_THRESHOLD {
+            dev.wake_queue();
+        }
+    }
+
+    /// Hands up to `budget` received frames to the stack; returns how many.
+    ///
+    /// Frames are taken off the ring in batches and handed up without the lock, which is held
+    /// with interrupts disabled while the stack wants them enabled.
+    fn clean_rx(&self, dev: &Device<Self>, poll: &Poll<'_>, budget: u32) -> u32 {
+        const BATCH: usize = 16;
+        let mut work = 0;
+        while work < budget {
+            let mut batch: [Option<SkBuff>; BATCH] = Default::default();
+            let mut taken = 0;
+            let mut more = true;
+            {
+                let mut rx = self.rx.lock();
+                while taken < BATCH && work + (taken as u32) < budget {
+                    match rx.pop() {
+                        Ok(Some(Received::Frame(skb))) => {
+                            self.counters.rx_packets.add(1, Relaxed);
+                            self.counters.rx_bytes.add(u64::from(skb.len()), Relaxed);
+                            batch[taken] = Some(skb);
+                        }
+                        Ok(Some(Received::Error)) => self.counters.rx_errors.add(1, Relaxed),
+                        Ok(None) | Err(_) => {
+                            more = false;
+                            break;
+                        }
+                    }
+                    taken += 1;
+                }
+                self.refill_rx(dev, &mut rx);
+            }
+            work += taken as u32;
+            for skb in batch.into_iter().flatten() {
+                poll.receive(skb);
+            }
+            if !more {
+                break;
+            }
+        }
+        work
+    }
+}
+
+#[vtable]
+impl dev::Operations for Nic {
+    const DRIVER: &'static CStr = c"re1000";
+
+    fn napi(&self) -> &Napi {
+        &self.napi
+    }
+
+    fn open(&self, dev: &Device<Self>) -> Result {
+        let mac = dev.mac_address();
+        self.hw.set_mac_address(&mac).ok_or(ENODEV)?;
+        self.start_tx().ok_or(ENODEV)?;
+        self.start_rx(dev).ok_or(ENODEV)?;
+        self.napi.enable();
+        self.link_changed.store(true, Relaxed);
+        self.hw.write(IMS, INT_MASK).ok_or(ENODEV)?;
+        dev.start_queue();
+        // A link check through the poll, as after a link change.
+        self.hw.write(ICS, INT_LSC);
+        Ok(())
+    }
+
+    fn stop(&self, dev: &Device<Self>) -> Result {
+        dev.stop_queue();
+        self.hw.quiesce();
+        self.napi.disable();
+        dev.carrier_off();
+        // The device does no DMA any more: its buffers can go.
+        let _ = self.tx.lock().clear();
+        let _ = self.rx.lock().clear();
+        Ok(())
+    }
+
+    fn start_xmit(&self, dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+        let mut tx = self.tx.lock();
+        if tx.unused() == 0 {
+            dev.stop_queue();
+            return Err(skb);
+        }
+        let buf = match self.hw.with_device(|d| skb.map_to_device(d)) {
+            Some(Ok(buf)) => buf,
+            _ => {
+                // The buffer was freed as dropped (or the device is gone).
+                self.counters.tx_dropped.add(1, Relaxed);
+                return Ok(());
+            }
+        };
+        match tx.push(buf) {
+            Ok(tail) => {
+                self.hw.write(TDT, tail);
+            }
+            Err(_) => self.counters.tx_dropped.add(1, Relaxed),
+        }
+        if tx.unused() == 0 {
+            dev.stop_queue();
+        }
+        Ok(())
+    }
+
+    fn poll(&self, dev: &Device<Self>, poll: &Poll<'_>, budget: u32) -> u32 {
+        if self.link_changed.xchg(false, Relaxed) {
+            self.update_link(dev);
+        }
+        self.clean_tx(dev);
+        self.clean_rx(dev, poll, budget)
+    }
+
+    fn poll_complete(&self, _dev: &Device<Self>) {
+        self.hw.write(IMS, INT_MASK);
+    }
+
+    fn get_stats64(&self, _dev: &Device<Self>, stats: &mut Stats64<'_>) {
+        let c = &self.counters;
+        stats.set_rx_packets(c.rx_packets.load(Relaxed));
+        stats.set_rx_bytes(c.rx_bytes.load(Relaxed));
+        stats.set_rx_errors(c.rx_errors.load(Relaxed));
+        stats.set_rx_dropped(c.rx_dropped.load(Relaxed));
+        stats.set_tx_packets(c.tx_packets.load(Relaxed));
+        stats.set_tx_bytes(c.tx_bytes.load(Relaxed));
+        stats.set_tx_dropped(c.tx_dropped.load(Relaxed));
+    }
+
+    fn tx_timeout(&self, dev: &Device<Self>, queue: u32) {
+        self.counters.tx_timeouts.add(1, Relaxed);
+        let pending = self.tx.lock().pending();
+        pr_warn!(
+            "{}: transmit queue {} timed out, {} descriptors pending\n",
+            dev.name(),
+            queue,
+            pending
+        );
+    }
+
+    fn get_link_ksettings(&self, _dev: &Device<Self>, settings: &mut LinkSettings) -> Result {
+        settings.set_port_twisted_pair();
+        settings.set_autoneg(true);
+        if let Some(link) = self.hw.link().filter(|l| l.up) {
+            settings.set_speed(link.speed);
+            settings.set_duplex(if link.full_duplex {
+                Duplex::Full
+            } else {
+                Duplex::Half
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The interrupt handler: it masks the device's interrupts and schedules the poll, which
+/// unmasks them when it is done.
+pub(crate) struct Isr {
+    netdev: ARef<Device<Nic>>,
+}
+
+impl Isr {
+    pub(crate) fn new(netdev: ARef<Device<Nic>>) -> Self {
+        Self { netdev }
+    }
+}
+
+impl irq::Handler for Isr {
+    fn handle(&self) -> irq::IrqReturn {
+        let nic = self.netdev.data();
+        // Reading the causes clears them; none (or a device gone) is another device's
+        // interrupt on a shared line.
+        let icr = match nic.hw.read(ICR) {
+            Some(icr) if icr != 0 && icr != u32::MAX => icr,
+            _ => return irq::IrqReturn::None,
+        };
+        if icr & (INT_LSC | INT_RXSEQ) != 0 {
+            nic.link_changed.store(true, Relaxed);
+        }
+        nic.hw.write(IMC, u32::MAX);
+        // If a poll is scheduled already, it unmasks them; if the device is down, they stay
+        // masked until it is brought up.
+        nic.napi.schedule();
+        irq::IrqReturn::Handled
+    }
+}

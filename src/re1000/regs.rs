@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Registers and descriptor fields of the 82540EM (the 8254x Software Developer's Manual, and
+//! `drivers/net/ethernet/intel/e1000/e1000_hw.h`), the few this driver uses.
+
+/// The size of the register file (BAR 0).
+pub(crate) const BAR0_SIZE: usize = 0x20000;
+
+pub(crate) const CTRL: usize = 0x0000;
+pub(crate) const STATUS: usize = 0x0008;
+pub(crate) const EERD: usize = 0x0014;
+pub(crate) const ICR: usize = 0x00c0;
+pub(crate) const ICS: usize = 0x00c8;
+pub(crate) const IMS: usize = 0x00d0;
+pub(crate) const IMC: usize = 0x00d8;
+pub(crate) const RCTL: usize = 0x0100;
+pub(crate) const TCTL: usize = 0x0400;
+pub(crate) const TIPG: usize = 0x0410;
+pub(crate) const RDBAL: usize = 0x2800;
+pub(crate) const RDBAH: usize = 0x2804;
+pub(crate) const RDLEN: usize = 0x2808;
+pub(crate) const RDH: usize = 0x2810;
+pub(crate) const RDT: usize = 0x2818;
+pub(crate) const RDTR: usize = 0x2820;
+pub(crate) const RADV: usize = 0x282c;
+pub(crate) const TDBAL: usize = 0x3800;
+pub(crate) const TDBAH: usize = 0x3804;
+pub(crate) const TDLEN: usize = 0x3808;
+pub(crate) const TDH: usize = 0x3810;
+pub(crate) const TDT: usize = 0x3818;
+pub(crate) const TIDV: usize = 0x3820;
+pub(crate) const TADV: usize = 0x382c;
+pub(crate) const ITR: usize = 0x00c4;
+pub(crate) const MTA: usize = 0x5200;
+pub(crate) const MTA_LEN: usize = 128;
+pub(crate) const RAL0: usize = 0x5400;
+pub(crate) const RAH0: usize = 0x5404;
+pub(crate) const RA_LEN: usize = 16;
+
+pub(crate) const CTRL_ASDE: u32 = 1 << 5;
+pub(crate) const CTRL_SLU: u32 = 1 << 6;
+pub(crate) const CTRL_LRST: u32 = 1 << 3;
+pub(crate) const CTRL_ILOS: u32 = 1 << 7;
+pub(crate) const CTRL_FRCSPD: u32 = 1 << 11;
+pub(crate) const CTRL_FRCDPX: u32 = 1 << 12;
+pub(crate) const CTRL_RST: u32 = 1 << 26;
+pub(crate) const CTRL_VME: u32 = 1 << 30;
+pub(crate) const CTRL_PHY_RST: u32 = 1 << 31;
+
+pub(crate) const STATUS_FD: u32 = 1 << 0;
+pub(crate) const STATUS_LU: u32 = 1 << 1;
+pub(crate) const STATUS_SPEED_SHIFT: u32 = 6;
+
+pub(crate) const EERD_START: u32 = 1 << 0;
+pub(crate) const EERD_DONE: u32 = 1 << 4;
+pub(crate) const EERD_ADDR_SHIFT: u32 = 8;
+pub(crate) const EERD_DATA_SHIFT: u32 = 16;
+
+/// Interrupt causes (ICR, ICS, IMS, IMC).
+pub(crate) const INT_TXDW: u32 = 1 << 0;
+pub(crate) const INT_LSC: u32 = 1 << 2;
+pub(crate) const INT_RXSEQ: u32 = 1 << 3;
+pub(crate) const INT_RXDMT0: u32 = 1 << 4;
+pub(crate) const INT_RXT0: u32 = 1 << 7;
+/// The causes this driver handles, as the C driver's `IMS_ENABLE_MASK`.
+pub(crate) const INT_MASK: u32 = INT_TXDW | INT_LSC | INT_RXSEQ | INT_RXDMT0 | INT_RXT0;
+
+pub(crate) const RCTL_EN: u32 = 1 << 1;
+pub(crate) const RCTL_BAM: u32 = 1 << 15;
+/// Strip the CRC, so that the length written back is the frame's.
+pub(crate) const RCTL_SECRC: u32 = 1 << 26;
+
+pub(crate) const TCTL_EN: u32 = 1 << 1;
+pub(crate) const TCTL_PSP: u32 = 1 << 3;
+pub(crate) const TCTL_CT: u32 = 0x0f << 4;
+pub(crate) const TCTL_COLD: u32 = 0x3f << 12;
+pub(crate) const TCTL_RTLC: u32 = 1 << 24;
+
+/// Inter-packet gap for copper (IPGT 8, IPGR1 8, IPGR2 6).
+pub(crate) const TIPG_COPPER: u32 = 8 | (8 << 10) | (6 << 20);
+
+/// Receive address high: the address is valid.
+pub(crate) const RAH_AV: u32 = 1 << 31;
+
+/// Legacy descriptors: two little-endian 64-bit words, the buffer address then the rest.
+pub(crate) const DESC_WORDS: usize = 2;
+
+/// Transmit descriptor, second word: length (bits 15:0), command (31:24), status (39:32).
+pub(crate) const TXD_CMD_EOP: u64 = 1 << 24;
+pub(crate) const TXD_CMD_IFCS: u64 = 1 << 25;
+pub(crate) const TXD_CMD_RS: u64 = 1 << 27;
+pub(crate) const TXD_STAT_DD: u64 = 1 << 32;
+
+/// Receive descriptor, second word: length (15:0), checksum (31:16), status (39:32), errors
+/// (47:40).
+pub(crate) const RXD_STAT_DD: u64 = 1 << 32;
+pub(crate) const RXD_STAT_EOP: u64 = 1 << 33;
+/// CE, SE, SEQ, CXE, RXE: frames with these are dropped.
+pub(crate) const RXD_ERR_FRAME: u64 = 0x97 << 40;

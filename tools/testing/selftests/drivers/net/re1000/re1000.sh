@@ -1,0 +1,213 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The Rust e1000 driver (re1000) on QEMU's two e1000 NICs, joined by a hub:
+# one NIC in each of two network namespaces, link, ping, a TCP transfer whose
+# checksum matches on both sides, the counters of 'ip -s link' against what
+# was sent, down/up, and unbind/rebind and rmmod/insmod while traffic flows,
+# traffic resuming after. RE1000_KO names the module file.
+
+KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
+# shellcheck source=/dev/null
+. "$KSFT_LIB/kselftest/ktap_helpers.sh"
+# shellcheck source=../lib/expect.sh
+. "$(dirname "$0")/../lib/expect.sh"
+
+MAC_A=52:54:00:00:00:01
+MAC_B=52:54:00:00:00:02
+IP_A=192.168.77.1
+IP_B=192.168.77.2
+NS_A=re1000a
+NS_B=re1000b
+DRV=/sys/bus/pci/drivers/re1000
+TMP=$(mktemp -d)
+
+cleanup() {
+	[ -z "${FLOOD:-}" ] || kill "$FLOOD" 2>/dev/null
+	ip netns del $NS_A 2>/dev/null
+	ip netns del $NS_B 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+load() { insmod "${RE1000_KO:?}"; }
+
+# The interface with MAC $1 in namespace $2 (empty: the initial one).
+ifname() {
+	ip ${2:+-n "$2"} -j link show | jq -r ".[] | select(.address == \"$1\") | .ifname"
+}
+
+# wait_for SECONDS COMMAND...: until the command succeeds.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+carrier() { [ "$(ip -n "$1" -j link show "$2" | jq -r '.[0].operstate')" = UP ]; }
+
+# Moves the NIC with MAC $1 into namespace $2 with address $3, and brings it up.
+place() {
+	local dev
+	dev=$(ifname "$1")
+	if [ -z "$dev" ]; then
+		ktap_print_msg "no interface with MAC $1"
+		return 1
+	fi
+	ip link set "$dev" netns "$2" && ip -n "$2" link set "$dev" name eth0 &&
+		ip -n "$2" addr add "$3/24" dev eth0 && ip -n "$2" link set eth0 up || return 1
+	wait_for 10 carrier "$2" eth0 || { ktap_print_msg "$1: no link in $2"; return 1; }
+}
+
+place_both() { place $MAC_A $NS_A $IP_A && place $MAC_B $NS_B $IP_B; }
+
+# ping COUNT: from A to B, no loss.
+pings() {
+	local out
+	out=$(ip netns exec $NS_A ping -q -c "$1" -i 0.05 -W 2 $IP_B 2>&1)
+	case $out in
+	*" 0% packet loss"*) ;;
+	*) ktap_print_msg "ping: $out"; return 1 ;;
+	esac
+}
+
+# The counter $2 (rx_packets ...) of eth0 in namespace $1.
+counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
+
+test_load() {
+	load || return 1
+	wait_for 5 test -n "$(ifname $MAC_A)" && wait_for 5 test -n "$(ifname $MAC_B)" &&
+		[ "$(find "$DRV" -maxdepth 1 -name '0000:*' | wc -l)" = 2 ]
+}
+
+test_ethtool() {
+	local dev info
+	dev=$(ifname $MAC_A)
+	info=$(ethtool -i "$dev") || return 1
+	case $info in
+	*"driver: re1000"*"bus-info: 0000:"*) ;;
+	*) ktap_print_msg "ethtool -i: $info"; return 1 ;;
+	esac
+}
+
+test_link() {
+	ip netns add $NS_A && ip netns add $NS_B && place_both || return 1
+	ip netns exec $NS_A ethtool eth0 | grep -q "Speed: 1000Mb/s" ||
+		{ ktap_print_msg "$(ip netns exec $NS_A ethtool eth0)"; return 1; }
+}
+
+test_ping() { pings 50; }
+
+test_tcp() {
+	local port=5001 sum_a sum_b
+	head -c $((4 << 20)) /dev/urandom >"$TMP/sent" || return 1
+	ip netns exec $NS_B socat -u TCP-LISTEN:$port,reuseaddr OPEN:"$TMP/received",creat,trunc &
+	local server=$!
+	sleep 0.5
+	ip netns exec $NS_A socat -u OPEN:"$TMP/sent" TCP:$IP_B:$port ||
+		{ kill $server; return 1; }
+	wait $server || return 1
+	sum_a=$(sha256sum <"$TMP/sent") && sum_b=$(sha256sum <"$TMP/received") || return 1
+	if [ "$sum_a" != "$sum_b" ]; then
+		ktap_print_msg "sent $(stat -c %s "$TMP/sent") bytes," \
+			"received $(stat -c %s "$TMP/received")"
+		return 1
+	fi
+}
+
+# The counters move by what was sent: COUNT pings of SIZE bytes each way.
+test_counters() {
+	local n=100 size=1000 a_tx a_txb b_rx b_rxb a_rx
+	a_tx=$(counter $NS_A tx_packets) a_txb=$(counter $NS_A tx_bytes)
+	b_rx=$(counter $NS_B rx_packets) b_rxb=$(counter $NS_B rx_bytes)
+	a_rx=$(counter $NS_A rx_packets)
+	ip netns exec $NS_A ping -q -c $n -i 0.02 -s $size $IP_B >/dev/null || return 1
+	local d_tx=$(($(counter $NS_A tx_packets) - a_tx))
+	local d_txb=$(($(counter $NS_A tx_bytes) - a_txb))
+	local d_rx=$(($(counter $NS_B rx_packets) - b_rx))
+	local d_rxb=$(($(counter $NS_B rx_bytes) - b_rxb))
+	local d_back=$(($(counter $NS_A rx_packets) - a_rx))
+	# Each request is a frame of size + 42 bytes (ICMP, IP, Ethernet headers); ARP may add
+	# a few small frames.
+	local frame=$((size + 42))
+	if [ $d_tx -lt $n ] || [ $d_tx -gt $((n + 4)) ] || [ $d_rx -ne $d_tx ] ||
+		[ $d_back -lt $n ] || [ $d_txb -lt $((n * frame)) ] ||
+		[ $d_txb -gt $((n * frame + 4 * 64)) ] || [ $d_rxb -lt $((n * frame)) ]; then
+		ktap_print_msg "A sent $d_tx frames ($d_txb bytes), B received $d_rx ($d_rxb)," \
+			"A received $d_back, for $n requests of $frame bytes"
+		return 1
+	fi
+}
+
+test_down_up() {
+	ip -n $NS_A link set eth0 down && ip -n $NS_A link set eth0 up &&
+		wait_for 10 carrier $NS_A eth0 && pings 10
+}
+
+# Ping floods from A to B for the length of the test, in the background.
+flood() {
+	ip netns exec $NS_A ping -q -i 0.01 -W 1 $IP_B >/dev/null 2>&1 &
+	FLOOD=$!
+}
+
+unflood() {
+	kill "$FLOOD" 2>/dev/null
+	wait "$FLOOD" 2>/dev/null
+	FLOOD=
+}
+
+# The PCI address of eth0 in namespace $1.
+bdf_of() { basename "$(ip netns exec "$1" readlink -f /sys/class/net/eth0/device)"; }
+
+test_rebind() {
+	local bdf
+	bdf=$(bdf_of $NS_A)
+	[ -n "$bdf" ] || return 1
+	flood
+	sleep 1
+	echo "$bdf" >$DRV/unbind || { unflood; return 1; }
+	sleep 0.5
+	echo "$bdf" >$DRV/bind || { unflood; return 1; }
+	unflood
+	# The new interface comes up in the initial namespace.
+	wait_for 5 test -n "$(ifname $MAC_A)" && place $MAC_A $NS_A $IP_A && pings 20
+}
+
+test_reload() {
+	flood
+	sleep 1
+	rmmod re1000 || { unflood; return 1; }
+	unflood
+	[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
+	load && wait_for 5 test -n "$(ifname $MAC_A)" && wait_for 5 test -n "$(ifname $MAC_B)" &&
+		place_both && pings 20
+}
+
+test_unload() {
+	rmmod re1000 && [ ! -e $DRV ]
+}
+
+ktap_print_header
+[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+for cmd in ip jq ping socat ethtool sha256sum; do
+	command -v $cmd >/dev/null || { ktap_skip_all "$cmd needed"; exit "$KSFT_SKIP"; }
+done
+if grep -q '^e1000 ' /proc/modules; then
+	ktap_skip_all "the C e1000 driver is loaded"
+	exit "$KSFT_SKIP"
+fi
+ktap_set_plan 10
+ktap_test_result "load: both NICs bound, two interfaces" test_load
+ktap_test_result "ethtool -i: driver and bus" test_ethtool
+ktap_test_result "one NIC per namespace, link up at 1000 Mb/s" test_link
+ktap_test_result "ping: no loss" test_ping
+ktap_test_result "TCP transfer of 4 MiB, same checksum on both sides" test_tcp
+ktap_test_result "counters of ip -s link match what was sent" test_counters
+ktap_test_result "down and up, traffic again" test_down_up
+ktap_test_result "unbind and rebind while traffic flows, traffic again" test_rebind
+ktap_test_result "rmmod and insmod while traffic flows, traffic again" test_reload
+ktap_test_result "unload" test_unload
+ktap_finished
