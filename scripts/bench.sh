@@ -67,25 +67,34 @@ table() {
 		label["report_us_auto_recover_false"] = "report, auto-recover off (us/report)"
 		label["diagnose_us"] = "diagnose latency, median of many (us)"
 		label["dump_1mib_ms"] = "dump show, 1 MiB binary_len (ms)"
-		printf "%-40s %21s %21s  %s\n", "workload", "netdevsim min/median",
-			"rdevsim min/median", "ratio"
+		label["tcp_s_per_gib"] = "NIC: TCP, one e1000 to the other (s/GiB)"
+		printf "%-40s %21s %21s  %s\n", "workload", "C min/median",
+			"Rust min/median", "ratio"
 		for (w = 1; w <= nw; w++) {
 			name = order[w]
+			nic = name ~ /^tcp/
 			for (d = 0; d < 2; d++) {
-				drv = d ? "rdevsim" : "netdevsim"
+				if (nic)
+					drv = d ? "re1000" : "e1000"
+				else
+					drv = d ? "rdevsim" : "netdevsim"
+				cname[d] = drv
 				k = name SUBSEP drv
 				delete a
 				for (i = 1; i <= n[k]; i++) a[i] = v[k, i]
 				sort(a, n[k])
 				lo[drv] = a[1]; mid[drv] = med(a, n[k])
 			}
+			c = cname[0]; r = cname[1]
 			printf "%-40s %10.2f/%-10.2f %10.2f/%-10.2f ratio %.3f",
 				(name in label) ? label[name] : name,
-				lo["netdevsim"], mid["netdevsim"], lo["rdevsim"], mid["rdevsim"],
-				mid["rdevsim"] / mid["netdevsim"]
+				lo[c], mid[c], lo[r], mid[r], mid[r] / mid[c]
 			if (name ~ /^report_us/)
 				printf "  (%.0f vs %.0f reports/s)",
 					1e6 / mid["netdevsim"], 1e6 / mid["rdevsim"]
+			if (nic)
+				printf "  (%.0f vs %.0f Mbit/s)", 8589.934592 / mid["e1000"],
+					8589.934592 / mid["re1000"]
 			printf "\n"
 		}
 	}' "$1"
@@ -110,7 +119,7 @@ fi
 cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$BUILD/.config")
 echo "# $KVER, $cc, ${tcg:+VM under software emulation (TCG), }one vCPU"
 echo "# $RUNS runs per workload; min / median of the runs;" \
-	"ratio = median rdevsim / median netdevsim"
+	"ratio = median Rust / median C (rdevsim / netdevsim, re1000 / e1000)"
 for clock in $clocks; do
 	case $clock in
 	wall)

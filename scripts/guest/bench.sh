@@ -119,4 +119,69 @@ each_run dump_1mib_ms dump
 for d in netdevsim rdevsim; do
 	down "$d"
 done
+
+# The NICs: TCP throughput from one e1000 to the other, each in a network
+# namespace of its own, with the C e1000 driver and with re1000, loaded one
+# after the other in the same boot. The figure is seconds per GiB (a time,
+# as every figure here), from iperf3's receiver side.
+IPERF_S=${BENCH_IPERF_S:-5}
+nic_up() {
+	local mod=$1 ko dev ns ip i state
+	case $mod in
+	e1000) ko=$E1000_KO ;;
+	re1000) ko=$RE1000_KO ;;
+	esac
+	insmod "$ko"
+	for i in 1 2; do
+		ns=bench$i ip=192.168.78.$i
+		ip netns add $ns
+		dev=
+		for _ in $(seq 50); do
+			dev=$(ip -j link show |
+				jq -r ".[] | select(.address == \"52:54:00:00:00:0$i\") | .ifname")
+			[ -z "$dev" ] || break
+			sleep 0.1
+		done
+		ip link set "$dev" netns $ns
+		ip -n $ns addr add $ip/24 dev "$dev"
+		ip -n $ns link set "$dev" up
+		ip -n $ns link set lo up
+		for _ in $(seq 100); do
+			state=$(ip -n $ns -j link show "$dev" | jq -r '.[0].operstate')
+			[ "$state" = UP ] && break
+			sleep 0.1
+		done
+	done
+	# The first frames after a (re)start of reception are held back a while by QEMU.
+	ip netns exec bench1 ping -q -c 3 -w 10 192.168.78.2 >/dev/null || true
+}
+
+nic_down() {
+	ip netns del bench1
+	ip netns del bench2
+	rmmod "$1"
+}
+
+tcp() {
+	local out bps
+	nic_up "$1"
+	ip netns exec bench2 iperf3 -s -1 >/dev/null 2>&1 &
+	sleep 0.5
+	out=$(ip netns exec bench1 iperf3 -c 192.168.78.2 -t "$IPERF_S" -J 2>&1) || true
+	wait || true
+	nic_down "$1"
+	bps=$(echo "$out" | jq '.end.sum_received.bits_per_second' 2>/dev/null)
+	case $bps in
+	'' | null | 0) echo "bench: $1: iperf3 failed: ${out:0:300}" >&2; echo nan ;;
+	*) awk -v b="$bps" 'BEGIN { printf "%.3f", 8 * 1073741824 / b }' ;;
+	esac
+}
+
+nic_order() { if [ $(($1 % 2)) = 1 ]; then echo e1000 re1000; else echo re1000 e1000; fi; }
+for run in $(seq "$RUNS"); do
+	for d in $(nic_order "$run"); do
+		record tcp_s_per_gib "$d" "$(tcp "$d")"
+	done
+done
+
 echo "done" >"$OUT/status"

@@ -11,7 +11,7 @@ use kernel::{
     time::Delta,
 };
 
-use crate::regs::*;
+use crate::{regs::*, ring::RING_LEN};
 
 /// The MAC's registers.
 pub(crate) struct Hw {
@@ -46,6 +46,17 @@ impl Hw {
             let pdev: &pci::Device<device::Bound> = bar.device();
             f(pdev.as_ref())
         })
+    }
+
+    /// Points the ring whose registers start at `base` (`TDBAL` or `RDBAL`: base address low
+    /// and high, length, head and tail follow, in the same layout) to the `RING_LEN`
+    /// descriptors at `addr`, empty.
+    pub(crate) fn set_ring(&self, base: usize, addr: u64) -> Option<()> {
+        self.write(base + RING_BAL, addr as u32)?;
+        self.write(base + RING_BAH, (addr >> 32) as u32)?;
+        self.write(base + RING_LEN_REG, (RING_LEN * DESC_WORDS * 8) as u32)?;
+        self.write(base + RING_HEAD, 0)?;
+        self.write(base + RING_TAIL, 0)
     }
 
     /// Masks every interrupt and discards pending causes.

@@ -21,7 +21,7 @@ use kernel::{
 use crate::{
     hw::Hw,
     regs::*,
-    ring::{Received, RxRing, TxRing, RING_LEN, RX_BUF_LEN},
+    ring::{Received, RxRing, TxRing, RX_BUF_LEN},
 };
 
 /// Free transmit slots below which the queue is woken again, as the C driver's
@@ -102,12 +102,7 @@ impl Nic {
     fn start_tx(&self) -> Option<()> {
         let tx = self.tx.lock();
         let hw = &self.hw;
-        let addr = tx.dma_address();
-        hw.write(TDBAL, addr as u32)?;
-        hw.write(TDBAH, (addr >> 32) as u32)?;
-        hw.write(TDLEN, (RING_LEN * DESC_WORDS * 8) as u32)?;
-        hw.write(TDH, 0)?;
-        hw.write(TDT, 0)?;
+        hw.set_ring(TDBAL, tx.dma_address())?;
         hw.write(TIPG, TIPG_COPPER)?;
         hw.write(TIDV, 0)?;
         hw.write(TADV, 0)?;
@@ -144,12 +139,7 @@ impl Nic {
         hw.write(RADV, 0)?;
         hw.write(ITR, 0)?;
         let mut rx = self.rx.lock();
-        let addr = rx.dma_address();
-        hw.write(RDBAL, addr as u32)?;
-        hw.write(RDBAH, (addr >> 32) as u32)?;
-        hw.write(RDLEN, (RING_LEN * DESC_WORDS * 8) as u32)?;
-        hw.write(RDH, 0)?;
-        hw.write(RDT, 0)?;
+        hw.set_ring(RDBAL, rx.dma_address())?;
         self.refill_rx(dev, &mut rx);
         hw.write(RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC)
     }

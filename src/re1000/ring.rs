@@ -8,6 +8,7 @@
 //! register to the tail register the driver writes; one slot stays empty, so that a full ring
 //! is told from an empty one.
 
+use core::ops::Deref;
 use kernel::{
     device,
     dma::Coherent,
@@ -31,7 +32,7 @@ pub(crate) const RX_BUF_LEN: u32 = 2048;
 ///
 /// `desc` holds `RING_LEN` descriptors; `bufs[i]` is the buffer that descriptor `i` points to,
 /// if the device may use it; `next_to_use` and `next_to_clean` are below `RING_LEN`.
-struct Ring {
+pub(crate) struct Ring {
     desc: Coherent<[u64]>,
     bufs: KVec<Option<Mapped>>,
     /// The next descriptor to hand to the device.
@@ -55,13 +56,18 @@ impl Ring {
         })
     }
 
+    /// The bus address of the descriptors.
+    pub(crate) fn dma_address(&self) -> u64 {
+        self.desc.dma_address()
+    }
+
     /// Slots the driver may fill.
-    fn unused(&self) -> usize {
+    pub(crate) fn unused(&self) -> usize {
         (self.next_to_clean + RING_LEN - self.next_to_use - 1) % RING_LEN
     }
 
     /// Slots the device holds.
-    fn pending(&self) -> usize {
+    pub(crate) fn pending(&self) -> usize {
         (self.next_to_use + RING_LEN - self.next_to_clean) % RING_LEN
     }
 
@@ -78,7 +84,7 @@ impl Ring {
 
     /// Forgets every buffer (unmapping and freeing it) and every descriptor: for a device that
     /// no longer does DMA.
-    fn clear(&mut self) -> Result {
+    pub(crate) fn clear(&mut self) -> Result {
         for slot in self.bufs.iter_mut() {
             *slot = None;
         }
@@ -101,22 +107,17 @@ pub(crate) struct Done {
     pub(crate) bytes: u64,
 }
 
+impl Deref for TxRing {
+    type Target = Ring;
+
+    fn deref(&self) -> &Ring {
+        &self.0
+    }
+}
+
 impl TxRing {
     pub(crate) fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
         Ring::new(dev).map(Self)
-    }
-
-    /// The bus address of the descriptors.
-    pub(crate) fn dma_address(&self) -> u64 {
-        self.0.desc.dma_address()
-    }
-
-    pub(crate) fn unused(&self) -> usize {
-        self.0.unused()
-    }
-
-    pub(crate) fn pending(&self) -> usize {
-        self.0.pending()
     }
 
     /// Hands `buf` to the device; returns the new tail, for `TDT`. The caller checked that a
@@ -172,17 +173,17 @@ pub(crate) enum Received {
     Error,
 }
 
+impl Deref for RxRing {
+    type Target = Ring;
+
+    fn deref(&self) -> &Ring {
+        &self.0
+    }
+}
+
 impl RxRing {
     pub(crate) fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
         Ring::new(dev).map(Self)
-    }
-
-    pub(crate) fn dma_address(&self) -> u64 {
-        self.0.desc.dma_address()
-    }
-
-    pub(crate) fn unused(&self) -> usize {
-        self.0.unused()
     }
 
     /// Hands an empty buffer to the device; returns the new tail, for `RDT`.

@@ -15,8 +15,8 @@ use crate::{
         dev::{Device, NewDevice, Operations},
         skbuff::SkBuff,
     },
-    new_mutex,
     prelude::*,
+    static_lock_class,
     sync::{
         atomic::{Acquire, Atomic, Release},
         Mutex,
@@ -38,6 +38,74 @@ use core::marker::PhantomData;
 /// Once `added` is set, `inner` was added to a device with `netif_napi_add()` (with
 /// `Operations::poll` of the device's data) that outlives it, and is deleted only on drop.
 /// `enabled` says whether it is enabled.
+/// # Examples
+///
+/// A device whose poll counts its runs (a driver schedules its context from its interrupt
+/// handler, once it is enabled):
+///
+/// ```
+/// use kernel::{
+///     c_str, device, faux,
+///     net::{dev::{self, Device, Registration}, napi::{Napi, Poll}, skbuff::SkBuff},
+///     prelude::*,
+///     sync::atomic::{Atomic, Relaxed},
+/// };
+///
+/// #[pin_data]
+/// struct Polled {
+///     #[pin]
+///     napi: Napi,
+///     polls: Atomic<u32>,
+///     completed: Atomic<u32>,
+/// }
+///
+/// #[vtable]
+/// impl dev::Operations for Polled {
+///     const DRIVER: &'static CStr = c_str!("polled");
+///
+///     fn start_xmit(&self, _dev: &Device<Self>, _skb: SkBuff) -> dev::TxResult {
+///         Ok(())
+///     }
+///
+///     fn napi(&self) -> &Napi {
+///         &self.napi
+///     }
+///
+///     fn poll(&self, _dev: &Device<Self>, _poll: &Poll<'_>, _budget: u32) -> u32 {
+///         self.polls.fetch_add(1, Relaxed);
+///         0
+///     }
+///
+///     fn poll_complete(&self, _dev: &Device<Self>) {
+///         self.completed.fetch_add(1, Relaxed);
+///     }
+/// }
+///
+/// let fdev = faux::Registration::new(c_str!("rust-napi-doc"), None)?;
+/// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
+/// let reg = Registration::<Polled>::new(parent, |new| {
+///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 2])?;
+///     Ok(pin_init!(Polled {
+///         napi <- Napi::new(),
+///         polls: Atomic::new(0),
+///         completed: Atomic::new(0),
+///     }))
+/// })?;
+/// let data = reg.data();
+///
+/// // Disabled: nothing is scheduled.
+/// assert!(!data.napi.schedule());
+///
+/// // Enabling or disabling twice is harmless.
+/// data.napi.enable();
+/// data.napi.enable();
+/// data.napi.disable();
+/// data.napi.disable();
+/// assert!(!data.napi.schedule());
+/// // Never scheduled, never polled.
+/// assert_eq!((data.polls.load(Relaxed), data.completed.load(Relaxed)), (0, 0));
+/// # Ok::<(), Error>(())
+/// ```
 #[pin_data(PinnedDrop)]
 pub struct Napi {
     #[pin]
@@ -47,6 +115,10 @@ pub struct Napi {
     #[pin]
     enabled: Mutex<bool>,
 }
+
+/// The lock class name of every context's `enabled`, in a static so that the copies of
+/// [`Napi::new`] inlined into other crates use the same name, whose address lockdep compares.
+static ENABLED_NAME: &CStr = c"napi_enabled";
 
 // SAFETY: The C functions called on a NAPI context may be called from any thread.
 unsafe impl Send for Napi {}
@@ -62,7 +134,7 @@ impl Napi {
         pin_init!(Self {
             inner: Opaque::uninit(),
             added: Atomic::new(false),
-            enabled <- new_mutex!(false),
+            enabled <- Mutex::new(false, ENABLED_NAME, static_lock_class!()),
         })
     }
 

@@ -17,6 +17,47 @@ use core::ptr::NonNull;
 /// Dropping it frees the packet as dropped (`dev_kfree_skb_any()`, usable in any context);
 /// [`SkBuff::consume`] frees a packet that was handled.
 ///
+/// # Examples
+///
+/// A receive buffer of a device, filled as a device would:
+///
+/// ```
+/// use kernel::{
+///     c_str, device, faux,
+///     net::{dev::{self, Device, Registration}, skbuff::SkBuff},
+///     prelude::*,
+/// };
+///
+/// struct Quiet;
+///
+/// #[vtable]
+/// impl dev::Operations for Quiet {
+///     const DRIVER: &'static CStr = c_str!("quiet");
+///
+///     fn start_xmit(&self, _dev: &Device<Self>, _skb: SkBuff) -> dev::TxResult {
+///         Ok(())
+///     }
+/// }
+///
+/// let fdev = faux::Registration::new(c_str!("rust-skbuff-doc"), None)?;
+/// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
+/// let reg = Registration::<Quiet>::new(parent, |new| {
+///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 3])?;
+///     Ok(Quiet)
+/// })?;
+///
+/// let mut skb = reg.device().alloc_rx_skb(1514)?;
+/// assert!(skb.is_empty() && skb.tailroom() >= 1514);
+/// skb.put(60)?;
+/// assert_eq!((skb.len(), skb.data().len()), (60, 60));
+/// // More than the room left is refused (skb_put() would panic).
+/// let room = skb.tailroom();
+/// assert_eq!(skb.put(room + 1), Err(EINVAL));
+/// assert_eq!(skb.len(), 60);
+/// skb.consume();
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Invariants
 ///
 /// `self.0` is a valid socket buffer that `self` owns.
