@@ -8,6 +8,10 @@
 # otherwise Debian trixie's clang-19 in a root file system in the cache,
 # made once with debootstrap; builds then run inside it (chroot) with the
 # host's Rust toolchain and the cache bind-mounted at the same paths.
+# The benchmark kernel (RDL_PROFILE=bench) takes the clang whose LLVM is
+# rustc's (the host's, or Debian's in the same root): only then can the C
+# helpers be inlined into Rust (CONFIG_RUST_INLINE_HELPERS), as in a
+# production build, and a call through a helper cost what it costs C.
 #
 # Sets TC_DESC (what builds, for the build key and the logs), TC_CC (the C
 # compiler's name), TC_LLVM (the LLVM= make argument, empty for gcc) and
@@ -16,9 +20,10 @@
 TC_LLVM_MIN=17
 TC_ROOT_LLVM=19
 TC_ROOT_SUITE=trixie
-TC_ROOT_PKGS="clang-$TC_ROOT_LLVM lld-$TC_ROOT_LLVM llvm-$TC_ROOT_LLVM
-	libclang-$TC_ROOT_LLVM-dev make flex bison bc libelf-dev libssl-dev
-	python3 cpio kmod perl xz-utils"
+TC_ROOT_PKGS="make flex bison bc libelf-dev libssl-dev python3 cpio kmod perl
+	xz-utils"
+# The LLVM packages of version $1.
+tc_llvm_pkgs() { echo "clang-$1 lld-$1 llvm-$1 libclang-$1-dev"; }
 
 rdl_toolchain() {
 	TC_LLVM=
@@ -34,7 +39,30 @@ rdl_toolchain() {
 	clang) ;;
 	*) die "KCC=$KCC: say gcc or clang" ;;
 	esac
-	local s v
+	local s v want
+	want=
+	if [ "${RDL_PROFILE:-test}" = bench ]; then
+		want=$(rustc --version --verbose 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+	fi
+	if [ -n "$want" ]; then
+		# The host's clang of that LLVM, or Debian's in the root.
+		for s in "" "-$want"; do
+			v=$("clang$s" -dumpversion 2>/dev/null) || continue
+			[ "${v%%.*}" = "$want" ] || continue
+			command -v "ld.lld$s" >/dev/null && command -v "llvm-ar$s" >/dev/null || continue
+			TC_LLVM=${s:-1}
+			TC_CC=clang$s
+			TC_DESC="clang $v (host)"
+			LIBCLANG_PATH=$("llvm-config$s" --libdir 2>/dev/null || rdl_venv_libclang)
+			return
+		done
+		TC_ROOT_LLVM=$want
+		TC_LLVM=-$want
+		TC_CC=clang-$want
+		TC_ROOT=$CACHE/llvm-root
+		TC_DESC="clang-$want (Debian $TC_ROOT_SUITE root)"
+		return
+	fi
 	for s in "" -21 -20 -19 -18 -17; do
 		v=$("clang$s" -dumpversion 2>/dev/null) || continue
 		[ "${v%%.*}" -ge $TC_LLVM_MIN ] || continue
@@ -52,10 +80,14 @@ rdl_toolchain() {
 	TC_DESC="clang-$TC_ROOT_LLVM (Debian $TC_ROOT_SUITE root)"
 }
 
-# Make the root file system once: debootstrap, then the toolchain inside.
+# Make the root file system once: debootstrap, then the toolchain inside;
+# then add the LLVM of another version when a build asks for it.
 tc_provision() {
 	[ -n "$TC_ROOT" ] || return 0
-	[ -f "$TC_ROOT/.rdl-ready" ] && return 0
+	if [ -f "$TC_ROOT/.rdl-ready" ]; then
+		tc_provision_llvm
+		return
+	fi
 	command -v debootstrap >/dev/null ||
 		die "no clang >= $TC_LLVM_MIN here, and no debootstrap to provision one:" \
 			"apt-get install debootstrap (or clang, lld, llvm >= $TC_LLVM_MIN)"
@@ -67,13 +99,28 @@ tc_provision() {
 		debootstrap --variant=minbase "$TC_ROOT_SUITE" "$TC_ROOT" "$mirror"
 	cp /etc/resolv.conf "$TC_ROOT/etc/resolv.conf"
 	tc_mount
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086,SC2046
 	quiet "apt-get install in $TC_ROOT" "$CACHE/logs/llvm-root-apt.log" \
 		chroot "$TC_ROOT" env DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y --no-install-recommends $TC_ROOT_PKGS
+		apt-get install -y --no-install-recommends $TC_ROOT_PKGS \
+		$(tc_llvm_pkgs "$TC_ROOT_LLVM")
 	chroot "$TC_ROOT" apt-get clean
 	tc_umount
 	touch "$TC_ROOT/.rdl-ready"
+}
+
+tc_provision_llvm() {
+	[ -x "$TC_ROOT/usr/bin/clang-$TC_ROOT_LLVM" ] && return 0
+	log "adding clang-$TC_ROOT_LLVM to $TC_ROOT (once)"
+	tc_mount
+	quiet "apt-get update in $TC_ROOT" "$CACHE/logs/llvm-root-apt.log" \
+		chroot "$TC_ROOT" apt-get update
+	# shellcheck disable=SC2046
+	quiet "apt-get install in $TC_ROOT" "$CACHE/logs/llvm-root-apt.log" \
+		chroot "$TC_ROOT" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends $(tc_llvm_pkgs "$TC_ROOT_LLVM")
+	chroot "$TC_ROOT" apt-get clean
+	tc_umount
 }
 
 TC_MOUNTS=()

@@ -7,7 +7,7 @@ use kernel::{
     net::{
         dev::{self, Device, Duplex, LinkSettings, Stats64},
         napi::{Napi, Poll},
-        skbuff::SkBuff,
+        skbuff::{SkBuff, MAX_FRAGS},
     },
     new_spinlock_irq,
     prelude::*,
@@ -21,11 +21,15 @@ use kernel::{
 use crate::{
     hw::Hw,
     regs::*,
-    ring::{Received, RxRing, TxRing, RX_BUF_LEN},
+    ring::{Offload, Received, RxRing, TxRing, RX_BUF_LEN},
 };
 
-/// Free transmit slots below which the queue is woken again, as the C driver's
-/// `E1000_TX_WAKE_THRESHOLD` (a packet takes one slot here).
+/// Free transmit slots below which the queue is stopped after a packet, as the C driver: room
+/// for a packet of every fragment and its context descriptor, with some to spare.
+const TX_STOP_THRESHOLD: usize = MAX_FRAGS + 7;
+
+/// Free transmit slots from which a stopped queue is woken again, as the C driver's
+/// `E1000_TX_WAKE_THRESHOLD`.
 const TX_WAKE_THRESHOLD: usize = 32;
 
 /// Software counters, read by `get_stats64`.
@@ -167,6 +171,21 @@ impl Nic {
         }
     }
 
+    /// What the device is to do for `skb` besides sending it: segment it, complete its checksum,
+    /// or nothing (a checksum out of its reach is computed here). `None` if the packet cannot be
+    /// sent.
+    fn offload(&self, skb: &mut SkBuff) -> Option<Offload> {
+        if let Some(seg) = skb.prepare_tcp4_segmentation().ok()? {
+            let fits = seg.header_len() <= u32::from(u8::MAX);
+            return fits.then_some(Offload::Segmentation(seg));
+        }
+        match skb.checksum_request() {
+            Some(req) if Offload::checksum_fits(&req) => Some(Offload::Checksum(req)),
+            Some(_) => skb.checksum_help().ok().map(|()| Offload::None),
+            None => Some(Offload::None),
+        }
+    }
+
     /// Frees the buffers of sent packets, and wakes the queue if it was stopped for room.
     fn clean_tx(&self, dev: &Device<Self>) {
         let mut tx = self.tx.lock();
@@ -255,12 +274,20 @@ impl dev::Operations for Nic {
         Ok(())
     }
 
-    fn start_xmit(&self, dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+    fn start_xmit(&self, dev: &Device<Self>, mut skb: SkBuff) -> dev::TxResult {
+        let context = skb.is_gso() || skb.checksum_request().is_some();
+        let needed = TxRing::needed(skb.pieces(), context);
         let mut tx = self.tx.lock();
-        if tx.unused() == 0 {
+        // Checked before the headers are touched for an offload: a packet given back is sent
+        // again as it came.
+        if tx.unused() < needed {
             dev.stop_queue();
             return Err(skb);
         }
+        let Some(offload) = self.offload(&mut skb) else {
+            self.counters.tx_dropped.add(1, Relaxed);
+            return Ok(());
+        };
         let buf = match self.hw.with_device(|d| skb.map_to_device(d)) {
             Some(Ok(buf)) => buf,
             _ => {
@@ -269,13 +296,13 @@ impl dev::Operations for Nic {
                 return Ok(());
             }
         };
-        match tx.push(buf) {
+        match tx.push(buf, offload) {
             Ok(tail) => {
                 self.hw.write(TDT, tail);
             }
             Err(_) => self.counters.tx_dropped.add(1, Relaxed),
         }
-        if tx.unused() == 0 {
+        if tx.unused() < TX_STOP_THRESHOLD {
             dev.stop_queue();
         }
         Ok(())

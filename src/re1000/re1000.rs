@@ -8,7 +8,14 @@
 //! interrupt, link state from the MAC's status register. The C `e1000` driver binds the same
 //! device: only one of them may be loaded.
 
-use kernel::{device::Core, irq, net::dev::Registration, pci, prelude::*, sync::aref::ARef};
+use kernel::{
+    device::Core,
+    irq,
+    net::dev::{Feature, Registration},
+    pci,
+    prelude::*,
+    sync::aref::ARef,
+};
 
 mod hw;
 mod nic;
@@ -58,6 +65,7 @@ impl pci::Driver for Re1000 {
 
             let netdev = Registration::<Nic>::new(pdev.as_ref(), |new| {
                 new.set_mac_address(&mac)?;
+                new.set_features(Feature::Sg | Feature::HwCsum | Feature::Tso);
                 Ok(Nic::new(pdev.as_ref(), hw))
             })?;
             let isr = Isr::new(ARef::from(netdev.device()));

@@ -90,6 +90,21 @@ pub(crate) const TXD_CMD_EOP: u64 = 1 << 24;
 pub(crate) const TXD_CMD_IFCS: u64 = 1 << 25;
 pub(crate) const TXD_CMD_RS: u64 = 1 << 27;
 pub(crate) const TXD_STAT_DD: u64 = 1 << 32;
+/// Extended descriptors (context and data), for offloads: `DEXT` set, type in bits 23:20.
+pub(crate) const TXD_CMD_DEXT: u64 = 1 << 29;
+pub(crate) const TXD_DTYP_DATA: u64 = 1 << 20;
+/// Data descriptor: segment with the context's set-up; insert the IP and the TCP/UDP checksums
+/// (options, bits 47:40).
+pub(crate) const TXD_CMD_TSE: u64 = 1 << 26;
+pub(crate) const TXD_POPTS_IXSM: u64 = 1 << 40;
+pub(crate) const TXD_POPTS_TXSM: u64 = 1 << 41;
+/// Context descriptor, second word: payload length (19:0), command (31:24) with `TCP` and `IP`
+/// for segmentation, header length (47:40), MSS (63:48). The first word holds the IP then the
+/// TCP/UDP checksum fields: start (7:0), where to store (15:8), end (31:16; 0 = the end).
+pub(crate) const TXD_CTX_TCP: u64 = 1 << 24;
+pub(crate) const TXD_CTX_IP: u64 = 1 << 25;
+/// The most a transmit descriptor takes, as the C driver (`E1000_MAX_DATA_PER_TXD`).
+pub(crate) const TXD_MAX_DATA: u32 = 4096;
 
 /// Receive descriptor, second word: length (15:0), checksum (31:16), status (39:32), errors
 /// (47:40).

@@ -2,18 +2,21 @@
 
 //! The transmit and receive descriptor rings.
 //!
-//! A ring is an array of legacy descriptors in coherent DMA memory, each two little-endian
-//! 64-bit words (buffer address, then length, command or status, errors), and the buffers the
-//! descriptors point to, mapped for the device. The device owns the descriptors from its head
-//! register to the tail register the driver writes; one slot stays empty, so that a full ring
-//! is told from an empty one.
+//! A ring is an array of descriptors in coherent DMA memory, each two little-endian 64-bit
+//! words, and the buffers the descriptors point to, mapped for the device. The device owns the
+//! descriptors from its head register to the tail register the driver writes; one slot stays
+//! empty, so that a full ring is told from an empty one.
+//!
+//! A packet to transmit takes a context descriptor if it asks for an offload (checksum or
+//! segmentation), then one data descriptor per piece of at most [`TXD_MAX_DATA`] bytes; the
+//! device reports on the last one. A received frame takes one descriptor.
 
-use core::ops::Deref;
+use core::ops::{Deref, DerefMut};
 use kernel::{
     device,
     dma::Coherent,
     io::{io_read, io_write},
-    net::skbuff::{Mapped, SkBuff},
+    net::skbuff::{ChecksumRequest, Mapped, SkBuff, TcpSegmentation},
     prelude::*,
     sync::barrier::{dma_mb, Read},
 };
@@ -30,21 +33,22 @@ pub(crate) const RX_BUF_LEN: u32 = 2048;
 ///
 /// # Invariants
 ///
-/// `desc` holds `RING_LEN` descriptors; `bufs[i]` is the buffer that descriptor `i` points to,
-/// if the device may use it; `next_to_use` and `next_to_clean` are below `RING_LEN`.
-pub(crate) struct Ring {
+/// `desc` holds `RING_LEN` descriptors; `bufs[i]` is the buffer that descriptor `i` points to (or
+/// the packet that it ends), if the device may use it; `next_to_use` and `next_to_clean` are
+/// below `RING_LEN`.
+pub(crate) struct Ring<B> {
     desc: Coherent<[u64]>,
-    bufs: KVec<Option<Mapped>>,
+    bufs: KVVec<Option<B>>,
     /// The next descriptor to hand to the device.
     next_to_use: usize,
     /// The next descriptor the device gives back.
     next_to_clean: usize,
 }
 
-impl Ring {
+impl<B> Ring<B> {
     fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
         let desc = Coherent::zeroed_slice(dev, RING_LEN * DESC_WORDS, GFP_KERNEL)?;
-        let mut bufs = KVec::with_capacity(RING_LEN, GFP_KERNEL)?;
+        let mut bufs = KVVec::with_capacity(RING_LEN, GFP_KERNEL)?;
         for _ in 0..RING_LEN {
             bufs.push(None, GFP_KERNEL)?;
         }
@@ -97,8 +101,79 @@ impl Ring {
     }
 }
 
-/// The transmit ring: one descriptor per (linear) packet.
-pub(crate) struct TxRing(Ring);
+/// What the device is asked to do to a packet besides sending it.
+pub(crate) enum Offload {
+    None,
+    Checksum(ChecksumRequest),
+    Segmentation(TcpSegmentation),
+}
+
+impl Offload {
+    /// Whether the device can carry out a checksum request: its offsets are bytes.
+    pub(crate) fn checksum_fits(req: &ChecksumRequest) -> bool {
+        req.store_at() <= u32::from(u8::MAX)
+    }
+
+    /// The context descriptor that sets the offload up, if any.
+    fn context(&self) -> Option<(u64, u64)> {
+        match self {
+            Offload::None => None,
+            Offload::Checksum(req) => {
+                let tcp = u64::from(req.start()) | (u64::from(req.store_at()) << 8);
+                Some((tcp << 32, TXD_CMD_DEXT))
+            }
+            Offload::Segmentation(seg) => {
+                // The IP checksum ends where TCP starts; the TCP one at the end (0).
+                let ip = u64::from(seg.ip_start())
+                    | (u64::from(seg.ip_checksum_at()) << 8)
+                    | (u64::from(seg.tcp_start() - 1) << 16);
+                let tcp = u64::from(seg.tcp_start()) | (u64::from(seg.tcp_checksum_at()) << 8);
+                let cmd = u64::from(seg.payload_len())
+                    | TXD_CMD_DEXT
+                    | TXD_CMD_TSE
+                    | TXD_CTX_TCP
+                    | TXD_CTX_IP
+                    | (u64::from(seg.header_len()) << 40)
+                    | (u64::from(seg.mss()) << 48);
+                Some((ip | (tcp << 32), cmd))
+            }
+        }
+    }
+
+    /// The command and options of the packet's data descriptors.
+    fn data_command(&self) -> u64 {
+        match self {
+            Offload::None => TXD_CMD_IFCS,
+            Offload::Checksum(_) => TXD_CMD_IFCS | TXD_CMD_DEXT | TXD_DTYP_DATA | TXD_POPTS_TXSM,
+            Offload::Segmentation(_) => {
+                TXD_CMD_IFCS
+                    | TXD_CMD_DEXT
+                    | TXD_DTYP_DATA
+                    | TXD_CMD_TSE
+                    | TXD_POPTS_TXSM
+                    | TXD_POPTS_IXSM
+            }
+        }
+    }
+}
+
+/// A packet in the transmit ring, at its last descriptor, with what it counts for once sent.
+pub(crate) struct TxPacket {
+    buf: Mapped,
+    packets: u64,
+    bytes: u64,
+}
+
+/// The transmit ring.
+///
+/// # Invariants
+///
+/// For the first descriptor `i` of each packet the device holds, `last[i]` is its last, where
+/// the packet is kept.
+pub(crate) struct TxRing {
+    ring: Ring<TxPacket>,
+    last: KVec<u16>,
+}
 
 /// What a clean-up gave back.
 #[derive(Default)]
@@ -108,64 +183,120 @@ pub(crate) struct Done {
 }
 
 impl Deref for TxRing {
-    type Target = Ring;
+    type Target = Ring<TxPacket>;
 
-    fn deref(&self) -> &Ring {
-        &self.0
+    fn deref(&self) -> &Ring<TxPacket> {
+        &self.ring
+    }
+}
+
+impl DerefMut for TxRing {
+    fn deref_mut(&mut self) -> &mut Ring<TxPacket> {
+        &mut self.ring
     }
 }
 
 impl TxRing {
     pub(crate) fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
-        Ring::new(dev).map(Self)
+        let mut last = KVec::with_capacity(RING_LEN, GFP_KERNEL)?;
+        for _ in 0..RING_LEN {
+            last.push(0, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            ring: Ring::new(dev)?,
+            last,
+        })
     }
 
-    /// Hands `buf` to the device; returns the new tail, for `TDT`. The caller checked that a
-    /// slot is unused.
-    pub(crate) fn push(&mut self, buf: Mapped) -> Result<u32> {
-        let ring = &mut self.0;
-        let i = ring.next_to_use;
-        let len = buf.len() as u64;
-        ring.write_desc(
-            i,
-            buf.dma_address(),
-            len | TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS,
-        )?;
-        ring.bufs[i] = Some(buf);
-        ring.next_to_use = (i + 1) % RING_LEN;
-        Ok(ring.next_to_use as u32)
+    /// The descriptors a packet of pieces of `lens` bytes takes, with a context descriptor if
+    /// `context`.
+    pub(crate) fn needed(lens: impl Iterator<Item = u32>, context: bool) -> usize {
+        let data: usize = lens.map(|len| len.div_ceil(TXD_MAX_DATA) as usize).sum();
+        usize::from(context) + data
+    }
+
+    /// Hands `buf` to the device with `offload`; returns the new tail, for `TDT`. The caller
+    /// checked that [`TxRing::needed`] slots are unused.
+    pub(crate) fn push(&mut self, buf: Mapped, offload: Offload) -> Result<u32> {
+        let lens = buf.segments().iter().map(|seg| seg.len());
+        if buf.is_empty() || Self::needed(lens, offload.context().is_some()) > self.ring.unused() {
+            return Err(ENOSPC);
+        }
+        let ring = &mut self.ring;
+        let first = ring.next_to_use;
+        let mut i = first;
+        if let Some((word0, word1)) = offload.context() {
+            ring.write_desc(i, word0, word1)?;
+            i = (i + 1) % RING_LEN;
+        }
+        let cmd = offload.data_command();
+        let segs = buf.segments();
+        let mut last = i;
+        for (n, seg) in segs.iter().enumerate() {
+            let mut done = 0;
+            while done < seg.len() {
+                let len = (seg.len() - done).min(TXD_MAX_DATA);
+                let end = n + 1 == segs.len() && done + len == seg.len();
+                let flags = if end { TXD_CMD_EOP | TXD_CMD_RS } else { 0 };
+                ring.write_desc(
+                    i,
+                    seg.dma_address() + u64::from(done),
+                    u64::from(len) | cmd | flags,
+                )?;
+                last = i;
+                i = (i + 1) % RING_LEN;
+                done += len;
+            }
+        }
+        let (packets, bytes) = match &offload {
+            Offload::Segmentation(seg) => (u64::from(seg.segments()), seg.wire_len()),
+            _ => (1, u64::from(buf.skb().len())),
+        };
+        ring.bufs[last] = Some(TxPacket {
+            buf,
+            packets,
+            bytes,
+        });
+        // INVARIANT: The packet's descriptors run from `first` to `last`.
+        self.last[first] = last as u16;
+        ring.next_to_use = i;
+        Ok(i as u32)
     }
 
     /// Frees the buffers of the packets the device sent.
     pub(crate) fn clean(&mut self) -> Result<Done> {
-        let ring = &mut self.0;
+        let ring = &mut self.ring;
         let mut done = Done::default();
         while ring.next_to_clean != ring.next_to_use {
-            let i = ring.next_to_clean;
-            if ring.status(i)? & TXD_STAT_DD == 0 {
+            let first = ring.next_to_clean;
+            // By the type invariant, the device reports on the packet's last descriptor.
+            let last = usize::from(self.last[first]);
+            if ring.status(last)? & TXD_STAT_DD == 0 {
                 break;
             }
-            // The descriptor is read before the buffer is unmapped.
+            // The descriptor is read before the buffers are unmapped.
             dma_mb(Read);
-            if let Some(buf) = ring.bufs[i].take() {
-                let skb = buf.unmap();
-                done.packets += 1;
-                done.bytes += u64::from(skb.len());
-                skb.consume();
+            let mut i = first;
+            loop {
+                if let Some(packet) = ring.bufs[i].take() {
+                    done.packets += packet.packets;
+                    done.bytes += packet.bytes;
+                    packet.buf.unmap().consume();
+                }
+                ring.write_desc(i, 0, 0)?;
+                if i == last {
+                    break;
+                }
+                i = (i + 1) % RING_LEN;
             }
-            ring.write_desc(i, 0, 0)?;
-            ring.next_to_clean = (i + 1) % RING_LEN;
+            ring.next_to_clean = (last + 1) % RING_LEN;
         }
         Ok(done)
-    }
-
-    pub(crate) fn clear(&mut self) -> Result {
-        self.0.clear()
     }
 }
 
 /// The receive ring: buffers of `RX_BUF_LEN` bytes, one frame each.
-pub(crate) struct RxRing(Ring);
+pub(crate) struct RxRing(Ring<Mapped>);
 
 /// A frame the device received, or a descriptor it gave back with a bad one.
 pub(crate) enum Received {
@@ -174,10 +305,16 @@ pub(crate) enum Received {
 }
 
 impl Deref for RxRing {
-    type Target = Ring;
+    type Target = Ring<Mapped>;
 
-    fn deref(&self) -> &Ring {
+    fn deref(&self) -> &Ring<Mapped> {
         &self.0
+    }
+}
+
+impl DerefMut for RxRing {
+    fn deref_mut(&mut self) -> &mut Ring<Mapped> {
+        &mut self.0
     }
 }
 
@@ -222,9 +359,5 @@ impl RxRing {
             return Ok(Some(Received::Error));
         }
         Ok(Some(Received::Frame(skb)))
-    }
-
-    pub(crate) fn clear(&mut self) -> Result {
-        self.0.clear()
     }
 }

@@ -2,6 +2,7 @@
 
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <net/checksum.h>
 
 #ifdef CONFIG_NET
 
@@ -34,6 +35,55 @@ __rust_helper unsigned char *rust_helper_skb_tail_pointer(const struct sk_buff *
 __rust_helper void rust_helper_skb_set_protocol(struct sk_buff *skb, __be16 protocol)
 {
 	skb->protocol = protocol;
+}
+
+__rust_helper int rust_helper_skb_network_offset(const struct sk_buff *skb)
+{
+	return skb_network_offset(skb);
+}
+
+__rust_helper int rust_helper_skb_transport_offset(const struct sk_buff *skb)
+{
+	return skb_transport_offset(skb);
+}
+
+__rust_helper int rust_helper_skb_checksum_start_offset(const struct sk_buff *skb)
+{
+	return skb_checksum_start_offset(skb);
+}
+
+/* Fields in a struct group, out of bindgen's plain reach. */
+__rust_helper bool rust_helper_skb_csum_partial(const struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL;
+}
+
+__rust_helper u16 rust_helper_skb_csum_offset(const struct sk_buff *skb)
+{
+	return skb->csum_offset;
+}
+
+__rust_helper struct skb_shared_info *rust_helper_skb_shinfo(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb);
+}
+
+__rust_helper int rust_helper_skb_cow_head(struct sk_buff *skb, unsigned int headroom)
+{
+	return skb_cow_head(skb, headroom);
+}
+
+__rust_helper dma_addr_t rust_helper___skb_frag_dma_map(struct device *dev, const skb_frag_t *frag,
+							size_t offset, size_t size,
+							enum dma_data_direction dir)
+{
+	return __skb_frag_dma_map(dev, frag, offset, size, dir);
+}
+
+__rust_helper __sum16 rust_helper_csum_tcpudp_magic(__be32 saddr, __be32 daddr, __u32 len,
+						    __u8 proto, __wsum sum)
+{
+	return csum_tcpudp_magic(saddr, daddr, len, proto, sum);
 }
 
 #endif /* CONFIG_NET */

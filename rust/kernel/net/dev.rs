@@ -32,6 +32,30 @@ pub const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
 /// An Ethernet (MAC) address.
 pub type MacAddress = [u8; ETH_ALEN];
 
+crate::impl_flags!(
+    /// Offloads of a device (`netdev_features_t`), set with [`NewDevice::set_features`].
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct Features(u64);
+
+    /// An offload (`NETIF_F_*`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Feature {
+        /// Scatter-gather: packets come in fragments ([`SkBuff::nr_frags`]).
+        Sg = 1 << bindings::NETIF_F_SG_BIT,
+        /// The device computes checksums of any protocol ([`SkBuff::checksum_request`]).
+        ///
+        /// [`SkBuff::checksum_request`]: crate::net::skbuff::SkBuff::checksum_request
+        HwCsum = 1 << bindings::NETIF_F_HW_CSUM_BIT,
+        /// The device segments TCP over IPv4
+        /// ([`SkBuff::prepare_tcp4_segmentation`]); needs [`Feature::Sg`] and a checksum
+        /// feature.
+        ///
+        /// [`SkBuff::prepare_tcp4_segmentation`]:
+        ///     crate::net::skbuff::SkBuff::prepare_tcp4_segmentation
+        Tso = 1 << bindings::NETIF_F_TSO_BIT,
+    }
+);
+
 /// What [`Operations::start_xmit`] did with a packet.
 pub type TxResult = core::result::Result<(), SkBuff>;
 
@@ -390,6 +414,20 @@ impl<T> NewDevice<T> {
         let (start, len) = unsafe { (bindings::netdev_priv(dev).cast::<u8>(), (*dev).priv_len) };
         let (start, ptr) = (start as usize, ptr as usize);
         ptr >= start && ptr - start < len as usize
+    }
+
+    /// Sets the offloads the device is capable of, all enabled: users may turn them off and on
+    /// again (`ethtool -K`), and the stack gives the device only packets its enabled offloads
+    /// cover.
+    pub fn set_features(&self, features: Features) {
+        let dev = self.as_raw();
+        let features = u64::from(features);
+        // SAFETY: By the type invariant, the device is valid and not registered: nobody else
+        // uses its features.
+        unsafe {
+            (*dev).hw_features |= features;
+            (*dev).features |= features;
+        }
     }
 
     /// Sets the MAC address; [`EADDRNOTAVAIL`] if it is not a valid unicast address.

@@ -7,10 +7,14 @@
 use crate::{
     bindings, device,
     dma::{DataDirection, DmaAddress},
+    error::to_result,
     prelude::*,
     sync::aref::ARef,
 };
 use core::ptr::NonNull;
+
+/// The most fragments a packet has besides its linear part (`MAX_SKB_FRAGS`).
+pub const MAX_FRAGS: usize = bindings::MAX_SKB_FRAGS as usize;
 
 /// An owned socket buffer, `struct sk_buff`.
 ///
@@ -132,16 +136,27 @@ impl SkBuff {
         Ok(())
     }
 
-    /// Maps the packet's data for `dev` to read (transmission).
+    /// Maps the packet for `dev` to read (transmission): its linear part, and each of its
+    /// fragments if it has any (the device has `NETIF_F_SG`).
     ///
-    /// The buffer must be linear ([`SkBuff::data`] is all of it), as it is for devices without
-    /// scatter-gather; [`EINVAL`] otherwise.
+    /// On failure, the buffer is freed as dropped.
     pub fn map_to_device(self, dev: &device::Device<device::Bound>) -> Result<Mapped> {
-        if self.data().len() != self.len() as usize {
-            return Err(EINVAL);
+        let shinfo = self.shinfo();
+        let head = self.data();
+        let (ptr, len) = (head.as_ptr(), head.len());
+        let mut mapped = Mapped::new(self, dev, DataDirection::ToDevice);
+        if len > 0 {
+            mapped.map_single(ptr, len)?;
         }
-        let (ptr, len) = (self.data().as_ptr(), self.data().len());
-        Mapped::new(self, dev, ptr, len, DataDirection::ToDevice)
+        // SAFETY: By the type invariant, the buffer is valid, and so is its shared info; the
+        // driver owns the buffer, so that nobody changes its fragments.
+        let nr_frags = usize::from(unsafe { (*shinfo).nr_frags });
+        for i in 0..nr_frags.min(MAX_FRAGS) {
+            // SAFETY: As above; fragment `i` is below `nr_frags`.
+            let frag = unsafe { &raw const (*shinfo).frags[i] };
+            mapped.map_frag(frag)?;
+        }
+        Ok(mapped)
     }
 
     /// Maps the room after the data for `dev` to write (reception); once it is unmapped, the
@@ -151,7 +166,152 @@ impl SkBuff {
         // SAFETY: By the type invariant, the buffer is valid: its tail room starts at the end
         // of its data.
         let ptr = unsafe { bindings::skb_tail_pointer(self.as_raw()) };
-        Mapped::new(self, dev, ptr, len, DataDirection::FromDevice)
+        let mut mapped = Mapped::new(self, dev, DataDirection::FromDevice);
+        mapped.map_single(ptr, len)?;
+        Ok(mapped)
+    }
+
+    fn shinfo(&self) -> *mut bindings::skb_shared_info {
+        // SAFETY: By the type invariant, the buffer is valid.
+        unsafe { bindings::skb_shinfo(self.as_raw()) }
+    }
+
+    /// The number of fragments besides the linear part ([`SkBuff::data`]).
+    pub fn nr_frags(&self) -> usize {
+        // SAFETY: By the type invariant, the buffer is valid, and so is its shared info.
+        usize::from(unsafe { (*self.shinfo()).nr_frags })
+    }
+
+    /// The lengths of the pieces of the packet that [`SkBuff::map_to_device`] maps, in order:
+    /// the linear part unless it is empty, then each fragment.
+    pub fn pieces(&self) -> impl Iterator<Item = u32> + '_ {
+        let shinfo = self.shinfo();
+        let head = self.data().len() as u32;
+        let frags = (0..self.nr_frags().min(MAX_FRAGS)).map(move |i| {
+            // SAFETY: By the type invariant, the buffer is valid, and so is its shared info;
+            // fragment `i` is below `nr_frags`.
+            unsafe { (*shinfo).frags[i].len }
+        });
+        Iterator::chain((head > 0).then_some(head).into_iter(), frags)
+    }
+
+    /// Where the network (e.g. IP) header starts, from the start of the data.
+    pub fn network_offset(&self) -> i32 {
+        // SAFETY: By the type invariant, the buffer is valid.
+        unsafe { bindings::skb_network_offset(self.as_raw()) }
+    }
+
+    /// Where the transport (e.g. TCP) header starts, from the start of the data.
+    pub fn transport_offset(&self) -> i32 {
+        // SAFETY: By the type invariant, the buffer is valid.
+        unsafe { bindings::skb_transport_offset(self.as_raw()) }
+    }
+
+    /// The checksum the stack leaves to the device (`CHECKSUM_PARTIAL`), if any: it is given
+    /// such packets only if it has a checksum feature (`NETIF_F_HW_CSUM` ...).
+    pub fn checksum_request(&self) -> Option<ChecksumRequest> {
+        let skb = self.as_raw();
+        // SAFETY: By the type invariant, the buffer is valid.
+        if !unsafe { bindings::skb_csum_partial(skb) } {
+            return None;
+        }
+        // SAFETY: As above; the checksum fields are valid for a `CHECKSUM_PARTIAL` buffer.
+        let (start, offset) = unsafe {
+            (
+                bindings::skb_checksum_start_offset(skb),
+                bindings::skb_csum_offset(skb),
+            )
+        };
+        let start = u32::try_from(start).ok()?;
+        Some(ChecksumRequest {
+            start,
+            store_at: start + u32::from(offset),
+        })
+    }
+
+    /// Computes the checksum the stack left to the device in software, for a request the
+    /// device cannot carry out (e.g. its offsets are out of the device's reach).
+    pub fn checksum_help(&mut self) -> Result {
+        // SAFETY: By the type invariant, `self` owns the buffer.
+        to_result(unsafe { bindings::skb_checksum_help(self.as_raw()) })
+    }
+
+    /// Whether the packet is to be cut into segments (generic segmentation offload): the device
+    /// is given such packets only if it has a segmentation feature (`NETIF_F_TSO` ...).
+    pub fn is_gso(&self) -> bool {
+        // SAFETY: By the type invariant, the buffer is valid, and so is its shared info.
+        unsafe { (*self.shinfo()).gso_size != 0 }
+    }
+
+    /// The number of packets this one stands for on the wire: its segments, or 1.
+    pub fn gso_segments(&self) -> u16 {
+        // SAFETY: By the type invariant, the buffer is valid, and so is its shared info.
+        let (size, segs) = unsafe { ((*self.shinfo()).gso_size, (*self.shinfo()).gso_segs) };
+        if size == 0 {
+            1
+        } else {
+            segs.max(1)
+        }
+    }
+
+    /// Prepares a TCP over IPv4 packet for segmentation by the device (`NETIF_F_TSO`), as most
+    /// devices want it: the IP total length and checksum zeroed, and the TCP checksum seeded with
+    /// the pseudo-header sum without length, which the device completes for each segment.
+    ///
+    /// Returns `None` for a packet that is not to be segmented, and [`EINVAL`] for one that is
+    /// not TCP over IPv4 or whose headers are not in the linear part. The headers are made
+    /// private to this buffer first (they may be shared with a clone kept for retransmission),
+    /// which may fail with [`ENOMEM`].
+    pub fn prepare_tcp4_segmentation(&mut self) -> Result<Option<TcpSegmentation>> {
+        const IPV4_MIN_HLEN: usize = 20;
+        const TCP_MIN_HLEN: usize = 20;
+        const IPPROTO_TCP: u8 = bindings::IPPROTO_TCP as u8;
+
+        let shinfo = self.shinfo();
+        // SAFETY: By the type invariant, the buffer is valid, and so is its shared info.
+        let (mss, segs, gso_type) =
+            unsafe { ((*shinfo).gso_size, (*shinfo).gso_segs, (*shinfo).gso_type) };
+        if mss == 0 {
+            return Ok(None);
+        }
+        if gso_type & bindings::SKB_GSO_TCPV4 as u32 == 0 {
+            return Err(EINVAL);
+        }
+        let ip = usize::try_from(self.network_offset()).map_err(|_| EINVAL)?;
+        let tcp = usize::try_from(self.transport_offset()).map_err(|_| EINVAL)?;
+        let head = self.data();
+        if tcp < ip + IPV4_MIN_HLEN || head.len() < tcp + TCP_MIN_HLEN || head[ip] >> 4 != 4 {
+            return Err(EINVAL);
+        }
+        let header_len = tcp + usize::from(head[tcp + 12] >> 4) * 4;
+        if head[ip + 9] != IPPROTO_TCP || header_len < tcp + TCP_MIN_HLEN || header_len > head.len()
+        {
+            return Err(EINVAL);
+        }
+
+        // SAFETY: By the type invariant, `self` owns the buffer.
+        to_result(unsafe { bindings::skb_cow_head(self.as_raw(), 0) })?;
+        // SAFETY: The linear part holds `header_len` bytes (checked above, and kept by
+        // `skb_cow_head()`, which may move the data); once `skb_cow_head()` succeeded, no clone
+        // shares the headers, which are this buffer's own to write.
+        let hdr = unsafe { core::slice::from_raw_parts_mut((*self.as_raw()).data, header_len) };
+        let word = |at: usize| u32::from_ne_bytes([hdr[at], hdr[at + 1], hdr[at + 2], hdr[at + 3]]);
+        let (saddr, daddr) = (word(ip + 12), word(ip + 16));
+        // SAFETY: Plain arithmetic on the values given.
+        let pseudo = unsafe { bindings::csum_tcpudp_magic(saddr, daddr, 0, IPPROTO_TCP, 0) };
+        hdr[ip + 2..ip + 4].fill(0);
+        hdr[ip + 10..ip + 12].fill(0);
+        hdr[tcp + 16..tcp + 18].copy_from_slice(&(!pseudo).to_ne_bytes());
+
+        // The offsets are below `header_len`, below the length of the linear part (a `u32`).
+        Ok(Some(TcpSegmentation {
+            ip_start: ip as u32,
+            tcp_start: tcp as u32,
+            header_len: header_len as u32,
+            payload_len: self.len() - header_len as u32,
+            mss,
+            segments: segs.max(1),
+        }))
     }
 
     /// Frees a packet that was handled (transmitted, delivered), as opposed to dropped.
@@ -168,61 +328,202 @@ impl Drop for SkBuff {
     }
 }
 
-/// A socket buffer mapped for a device's DMA (streaming mapping, `dma_map_single()`).
+/// A checksum the stack leaves to the device: the ones' complement sum of the bytes from
+/// [`start`](Self::start) to the end of the packet, stored at [`store_at`](Self::store_at).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChecksumRequest {
+    start: u32,
+    store_at: u32,
+}
+
+impl ChecksumRequest {
+    /// Where the summed bytes start, from the start of the data.
+    pub fn start(&self) -> u32 {
+        self.start
+    }
+
+    /// Where the 16-bit checksum goes, from the start of the data.
+    pub fn store_at(&self) -> u32 {
+        self.store_at
+    }
+}
+
+/// A TCP over IPv4 packet prepared for segmentation by the device, with what the device needs to
+/// know to cut it: offsets are from the start of the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpSegmentation {
+    ip_start: u32,
+    tcp_start: u32,
+    header_len: u32,
+    payload_len: u32,
+    mss: u16,
+    segments: u16,
+}
+
+impl TcpSegmentation {
+    /// Where the IPv4 header starts.
+    pub fn ip_start(&self) -> u32 {
+        self.ip_start
+    }
+
+    /// Where the IPv4 header checksum goes.
+    pub fn ip_checksum_at(&self) -> u32 {
+        self.ip_start + 10
+    }
+
+    /// Where the TCP header starts (one past the end of the IPv4 header).
+    pub fn tcp_start(&self) -> u32 {
+        self.tcp_start
+    }
+
+    /// Where the TCP checksum goes.
+    pub fn tcp_checksum_at(&self) -> u32 {
+        self.tcp_start + 16
+    }
+
+    /// The length of the headers (link, IPv4 and TCP), repeated in front of each segment.
+    pub fn header_len(&self) -> u32 {
+        self.header_len
+    }
+
+    /// The TCP payload to cut, in bytes.
+    pub fn payload_len(&self) -> u32 {
+        self.payload_len
+    }
+
+    /// The largest TCP payload of a segment (the MSS).
+    pub fn mss(&self) -> u16 {
+        self.mss
+    }
+
+    /// The number of segments.
+    pub fn segments(&self) -> u16 {
+        self.segments
+    }
+
+    /// The bytes the segments take on the wire, headers included.
+    pub fn wire_len(&self) -> u64 {
+        u64::from(self.header_len) * u64::from(self.segments) + u64::from(self.payload_len)
+    }
+}
+
+/// A piece of a packet mapped for a device: its bus address and length.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DmaSegment {
+    addr: DmaAddress,
+    len: u32,
+}
+
+impl DmaSegment {
+    /// The address of the piece, for the device.
+    pub fn dma_address(&self) -> DmaAddress {
+        self.addr
+    }
+
+    /// The length of the piece, in bytes.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether the piece is empty (it never is, once mapped).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// A socket buffer mapped for a device's DMA (streaming mappings): the linear part
+/// (`dma_map_single()`) and each fragment (`skb_frag_dma_map()`), in the packet's order.
 ///
 /// Dropping it unmaps and frees the buffer; [`Mapped::unmap`] gives the buffer back.
 ///
 /// # Invariants
 ///
-/// `addr` is a mapping of `len` bytes of `skb`'s memory for `dev`, in direction `dir`.
+/// `segs[..count]` are mappings for `dev` in direction `dir` of pieces of `skb`'s memory: the
+/// first of the linear part if `single` is set, the others of pages.
 pub struct Mapped {
     skb: SkBuff,
     dev: ARef<device::Device>,
-    addr: DmaAddress,
-    len: usize,
     dir: DataDirection,
+    single: bool,
+    count: usize,
+    segs: [DmaSegment; MAX_FRAGS + 1],
 }
 
 impl Mapped {
-    fn new(
-        skb: SkBuff,
-        dev: &device::Device<device::Bound>,
-        ptr: *const u8,
-        len: usize,
-        dir: DataDirection,
-    ) -> Result<Self> {
-        // SAFETY: `dev` is bound, so its DMA set-up is valid; `ptr` points to `len` bytes of
-        // the buffer, which `skb` keeps alive and unmoved while mapped.
-        let addr = unsafe {
-            bindings::dma_map_single(dev.as_raw(), ptr.cast_mut().cast(), len, dir.into())
-        };
-        // SAFETY: `addr` was just returned for `dev`.
-        if unsafe { bindings::dma_mapping_error(dev.as_raw(), addr) } != 0 {
-            return Err(ENOMEM);
-        }
-        // INVARIANT: Mapped above.
-        Ok(Self {
+    fn new(skb: SkBuff, dev: &device::Device<device::Bound>, dir: DataDirection) -> Self {
+        // INVARIANT: Nothing is mapped yet.
+        Self {
             skb,
             dev: dev.into(),
-            addr,
-            len,
             dir,
-        })
+            single: false,
+            count: 0,
+            segs: [DmaSegment::default(); MAX_FRAGS + 1],
+        }
     }
 
-    /// The address of the mapping, for the device.
+    /// Records the mapping at `addr` of `len` bytes, or fails if it is an error.
+    fn push(&mut self, addr: DmaAddress, len: usize) -> Result {
+        // SAFETY: `addr` was just returned for `dev`.
+        if unsafe { bindings::dma_mapping_error(self.dev.as_raw(), addr) } != 0 {
+            return Err(ENOMEM);
+        }
+        let seg = DmaSegment {
+            addr,
+            len: u32::try_from(len)?,
+        };
+        // INVARIANT: The callers map the linear part first, then at most `MAX_FRAGS` fragments.
+        self.segs[self.count] = seg;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Maps `len` bytes of the linear part, at `ptr`; the first mapping.
+    fn map_single(&mut self, ptr: *const u8, len: usize) -> Result {
+        // SAFETY: The device is bound (`new`), so its DMA set-up is valid; `ptr` points to `len`
+        // bytes of the buffer's linear part, which `skb` keeps alive and unmoved while mapped.
+        let addr = unsafe {
+            bindings::dma_map_single(
+                self.dev.as_raw(),
+                ptr.cast_mut().cast(),
+                len,
+                self.dir.into(),
+            )
+        };
+        self.push(addr, len)?;
+        self.single = true;
+        Ok(())
+    }
+
+    /// Maps a fragment of the buffer.
+    fn map_frag(&mut self, frag: *const bindings::skb_frag_t) -> Result {
+        // SAFETY: `frag` is a fragment of the buffer, which `skb` keeps alive while mapped.
+        let len = unsafe { (*frag).len } as usize;
+        // SAFETY: As in `map_single`; the fragment's memory is `len` bytes.
+        let addr = unsafe {
+            bindings::__skb_frag_dma_map(self.dev.as_raw(), frag, 0, len, self.dir.into())
+        };
+        self.push(addr, len)
+    }
+
+    /// The mapped pieces of the packet, in order.
+    pub fn segments(&self) -> &[DmaSegment] {
+        &self.segs[..self.count]
+    }
+
+    /// The address of the first piece, for the device (the whole buffer, for reception).
     pub fn dma_address(&self) -> DmaAddress {
-        self.addr
+        self.segs[0].addr
     }
 
-    /// The length of the mapping, in bytes.
+    /// The length of the first piece, in bytes.
     pub fn len(&self) -> usize {
-        self.len
+        self.segs[0].len as usize
     }
 
-    /// Whether the mapping is empty.
+    /// Whether nothing is mapped.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.count == 0
     }
 
     /// The buffer, which the CPU must not touch while it is mapped.
@@ -243,11 +544,19 @@ impl Mapped {
     }
 
     fn do_unmap(&self) {
-        // SAFETY: By the type invariant, `addr` is a mapping of `len` bytes for `dev` in `dir`;
-        // it is unmapped once, as `unmap` and `drop` exclude each other.
-        unsafe {
-            bindings::dma_unmap_single(self.dev.as_raw(), self.addr, self.len, self.dir.into())
-        };
+        let (dev, dir) = (self.dev.as_raw(), self.dir.into());
+        for (i, seg) in self.segments().iter().enumerate() {
+            // SAFETY: By the type invariant, `seg` is a mapping for `dev` in `dir`, of the
+            // linear part if it is first and `single` is set, of a page otherwise; it is
+            // unmapped once, as `unmap` and `drop` exclude each other.
+            unsafe {
+                if i == 0 && self.single {
+                    bindings::dma_unmap_single(dev, seg.addr, seg.len as usize, dir);
+                } else {
+                    bindings::dma_unmap_page_attrs(dev, seg.addr, seg.len as usize, dir, 0);
+                }
+            }
+        }
     }
 }
 

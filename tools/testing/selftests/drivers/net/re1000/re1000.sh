@@ -3,9 +3,10 @@
 #
 # The Rust e1000 driver (re1000) on QEMU's two e1000 NICs, joined by a hub:
 # one NIC in each of two network namespaces, link, ping, a TCP transfer whose
-# checksum matches on both sides, the counters of 'ip -s link' against what
-# was sent, down/up, and unbind/rebind and rmmod/insmod while traffic flows,
-# traffic resuming after. RE1000_KO names the module file.
+# checksum matches on both sides (with and without the offloads), the
+# counters of 'ip -s link' against what was sent, down/up, and unbind/rebind
+# and rmmod/insmod while traffic flows, traffic resuming after. RE1000_KO
+# names the module file.
 
 KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
 # shellcheck source=/dev/null
@@ -21,12 +22,14 @@ NS_A=re1000a
 NS_B=re1000b
 DRV=/sys/bus/pci/drivers/re1000
 TMP=$(mktemp -d)
+TRACE=/sys/kernel/tracing/instances/re1000
 
 cleanup() {
 	[ -z "${FLOOD:-}" ] || kill "$FLOOD" 2>/dev/null
 	ip netns del $NS_A 2>/dev/null
 	ip netns del $NS_B 2>/dev/null
 	rm -rf "$TMP"
+	[ ! -d "$TRACE" ] || { echo 0 >"$TRACE/tracing_on"; rmdir "$TRACE"; } 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -101,7 +104,8 @@ test_link() {
 
 test_ping() { pings 50; }
 
-test_tcp() {
+# Sends 4 MiB of random data from A to B over TCP; the checksums must match.
+transfer() {
 	local port=5001 sum_a sum_b
 	head -c $((4 << 20)) /dev/urandom >"$TMP/sent" || return 1
 	ip netns exec $NS_B socat -u TCP-LISTEN:$port,reuseaddr OPEN:"$TMP/received",creat,trunc &
@@ -116,6 +120,51 @@ test_tcp() {
 			"received $(stat -c %s "$TMP/received")"
 		return 1
 	fi
+}
+
+# Packets to segment that the stack hands to a driver, counted by the
+# net_dev_start_xmit trace event in a tracing instance of our own; run with
+# "start" before and "count" after.
+gso_packets() {
+	case $1 in
+	start)
+		[ -d $TRACE ] || mkdir $TRACE || return 1
+		echo 'gso_size > 0' >$TRACE/events/net/net_dev_start_xmit/filter &&
+			echo 1 >$TRACE/events/net/net_dev_start_xmit/enable && echo >$TRACE/trace
+		;;
+	count)
+		echo 0 >$TRACE/events/net/net_dev_start_xmit/enable
+		grep -c 'net_dev_start_xmit:' $TRACE/trace
+		;;
+	esac
+}
+
+offload() { ip netns exec $NS_A ethtool -k eth0 | awk -v f="$1:" '$1 == f { print $2 }'; }
+
+# With its offloads (scatter-gather, checksums, TCP segmentation), the driver
+# is handed packets of up to 64 KiB to segment.
+test_tcp() {
+	local feature n
+	for feature in scatter-gather tx-checksum-ip-generic tcp-segmentation-offload; do
+		[ "$(offload $feature)" = on ] ||
+			{ ktap_print_msg "$feature: $(offload $feature)"; return 1; }
+	done
+	gso_packets start || return 1
+	transfer || return 1
+	n=$(gso_packets count)
+	[ "$n" -gt 0 ] || { ktap_print_msg "no packet to segment was sent"; return 1; }
+}
+
+# Without them, the stack segments and checksums, and the transfer still works.
+test_tcp_no_offload() {
+	local n
+	ip netns exec $NS_A ethtool -K eth0 tso off tx off sg off >/dev/null || return 1
+	gso_packets start || return 1
+	transfer || return 1
+	n=$(gso_packets count)
+	ip netns exec $NS_A ethtool -K eth0 tso on tx on sg on >/dev/null || return 1
+	[ "$n" = 0 ] || { ktap_print_msg "$n packets to segment with TSO off"; return 1; }
+	[ "$(offload tcp-segmentation-offload)" = on ] && pings 10
 }
 
 # The counters move by what was sent: COUNT pings of SIZE bytes each way.
@@ -199,12 +248,13 @@ if grep -q '^e1000 ' /proc/modules; then
 	ktap_skip_all "the C e1000 driver is loaded"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 10
+ktap_set_plan 11
 ktap_test_result "load: both NICs bound, two interfaces" test_load
 ktap_test_result "ethtool -i: driver and bus" test_ethtool
 ktap_test_result "one NIC per namespace, link up at 1000 Mb/s" test_link
 ktap_test_result "ping: no loss" test_ping
-ktap_test_result "TCP transfer of 4 MiB, same checksum on both sides" test_tcp
+ktap_test_result "TCP transfer of 4 MiB with TSO, same checksum on both sides" test_tcp
+ktap_test_result "TCP transfer of 4 MiB, offloads off, same checksum" test_tcp_no_offload
 ktap_test_result "counters of ip -s link match what was sent" test_counters
 ktap_test_result "down and up, traffic again" test_down_up
 ktap_test_result "unbind and rebind while traffic flows, traffic again" test_rebind
