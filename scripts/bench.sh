@@ -7,11 +7,17 @@
 # prints min and median of each driver and the ratio of the medians,
 # rdevsim/netdevsim, of times (lower is better). Under software emulation it
 # boots twice: wall-clock time, then a guest clock counting instructions.
+# BENCH_ONLY=health or BENCH_ONLY=nic runs only those workloads.
 set -euo pipefail
 export RDL_PROFILE=bench
 . "$(dirname "$0")/env.sh"
 
 RUNS=${BENCH_RUNS:-5}
+ONLY=${BENCH_ONLY:-all}
+case $ONLY in
+all | health | nic) ;;
+*) die "BENCH_ONLY=$ONLY: 'health' or 'nic'" ;;
+esac
 OUT=${OUT:-$TOP/out/bench}
 
 "$TOP/scripts/build.sh" all
@@ -36,7 +42,7 @@ bench_vm() {
 	cp "$OUT/env.sh" "$OUT/hbench" "$dir/"
 	log "booting the benchmark kernel, $RUNS runs per workload (logs: $dir)"
 	if ! VM_QEMU_OPTS="${VM_QEMU_OPTS:-}${1:+ $1}" "$TOP/scripts/vm.sh" "$dir" \
-		"scripts/guest/bench.sh '$dir' $RUNS" >"$dir/console.log" 2>&1 ||
+		"scripts/guest/bench.sh '$dir' $RUNS $ONLY" >"$dir/console.log" 2>&1 ||
 		[ ! -f "$dir/status" ]; then
 		tail -n 30 "$dir/console.log" >&2
 		die "the benchmark did not complete (see $dir/console.log)"
@@ -104,8 +110,8 @@ bench_vm wall
 clocks=wall
 # Under software emulation, wall time measures the emulator as much as the
 # code: TCG turns every return and indirect branch into a lookup of the
-# next translated block, so that code making more calls (Rust calling the
-# kernel's C helpers out of line) pays several times what hardware charges.
+# next translated block, so that code making more calls pays several times
+# what hardware charges.
 # A second boot then runs with a guest clock that counts instructions
 # (QEMU's -icount shift=0: 1 ns per instruction), deterministic and free of
 # the emulator's costs, though blind to caches and pipelines.

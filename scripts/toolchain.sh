@@ -42,14 +42,16 @@ rdl_toolchain() {
 	local s v want
 	want=
 	if [ "${RDL_PROFILE:-test}" = bench ]; then
-		want=$(rustc --version --verbose 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+		want=$(rustc --version --verbose 2>/dev/null |
+			sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 	fi
 	if [ -n "$want" ]; then
 		# The host's clang of that LLVM, or Debian's in the root.
 		for s in "" "-$want"; do
 			v=$("clang$s" -dumpversion 2>/dev/null) || continue
 			[ "${v%%.*}" = "$want" ] || continue
-			command -v "ld.lld$s" >/dev/null && command -v "llvm-ar$s" >/dev/null || continue
+			command -v "ld.lld$s" >/dev/null || continue
+			command -v "llvm-ar$s" >/dev/null || continue
 			TC_LLVM=${s:-1}
 			TC_CC=clang$s
 			TC_DESC="clang $v (host)"

@@ -7,6 +7,7 @@
 set -euo pipefail
 OUT=$1
 RUNS=${2:-5}
+ONLY=${3:-all}
 set -a
 # shellcheck source=/dev/null
 . "$OUT/env.sh"
@@ -94,31 +95,35 @@ diagnose() { "$HB" diagnose "$(dl "$1")" dummy "$DIAGNOSES" | field median_us; }
 
 dump() { "$HB" dump "$(dl "$1")" dummy "$DUMPS" | field median_ms; }
 
-each_run load_ms load
+# The devlink health workloads: netdevsim against rdevsim.
+health() {
+	each_run load_ms load
 
-for d in netdevsim rdevsim; do
-	up "$d" >/dev/null
-	# The same start for both: no graceful period, nothing stored.
-	devlink health set "$(dl "$d")" reporter dummy grace_period 0
-done
-
-for recover in true false; do
 	for d in netdevsim rdevsim; do
-		devlink health set "$(dl "$d")" reporter dummy auto_recover $recover
+		up "$d" >/dev/null
+		# The same start for both: no graceful period, nothing stored.
+		devlink health set "$(dl "$d")" reporter dummy grace_period 0
 	done
-	each_run "report_us_auto_recover_$recover" reports
-done
 
-each_run diagnose_us diagnose
+	for recover in true false; do
+		for d in netdevsim rdevsim; do
+			devlink health set "$(dl "$d")" reporter dummy auto_recover $recover
+		done
+		each_run "report_us_auto_recover_$recover" reports
+	done
 
-for d in netdevsim rdevsim; do
-	echo $((1 << 20)) >"$(dfs "$d")/binary_len"
-done
-each_run dump_1mib_ms dump
+	each_run diagnose_us diagnose
 
-for d in netdevsim rdevsim; do
-	down "$d"
-done
+	for d in netdevsim rdevsim; do
+		echo $((1 << 20)) >"$(dfs "$d")/binary_len"
+	done
+	each_run dump_1mib_ms dump
+
+	for d in netdevsim rdevsim; do
+		down "$d"
+	done
+}
+[ "$ONLY" = nic ] || health
 
 # The NICs: TCP throughput from one e1000 to the other, each in a network
 # namespace of its own, with the C e1000 driver and with re1000, loaded one
@@ -178,10 +183,12 @@ tcp() {
 }
 
 nic_order() { if [ $(($1 % 2)) = 1 ]; then echo e1000 re1000; else echo re1000 e1000; fi; }
-for run in $(seq "$RUNS"); do
-	for d in $(nic_order "$run"); do
-		record tcp_s_per_gib "$d" "$(tcp "$d")"
+if [ "$ONLY" != health ]; then
+	for run in $(seq "$RUNS"); do
+		for d in $(nic_order "$run"); do
+			record tcp_s_per_gib "$d" "$(tcp "$d")"
+		done
 	done
-done
+fi
 
 echo "done" >"$OUT/status"

@@ -49,9 +49,11 @@ impl Text {
 ///
 /// # Invariants
 ///
-/// The bytes of `text` hold a NUL; the text is what comes before the first one.
+/// The bytes of `text` hold a NUL at `end` (or before); the text is what comes before the
+/// first one.
 pub(crate) struct Break {
     text: Text,
+    end: usize,
 }
 
 impl Break {
@@ -61,7 +63,10 @@ impl Break {
         let mut text = Text::zeroed(src.len() - 1)?;
         text.bytes_mut()[..src.len()].copy_from_slice(src);
         // INVARIANT: `src` ends with its NUL.
-        Ok(Self { text })
+        Ok(Self {
+            text,
+            end: src.len() - 1,
+        })
     }
 
     /// Reads what is written to a `break_health` file: up to a page, one trailing newline
@@ -78,13 +83,15 @@ impl Break {
             buf[len - 1] = 0;
         }
         // INVARIANT: the buffer is longer than `len` and zeroed: `buf[len]` is a NUL.
-        Ok(Self { text })
+        Ok(Self { text, end: len })
     }
 
     /// The text.
     pub(crate) fn message(&self) -> &CStr {
-        // By the type invariant there is a NUL, so the default (empty) is never taken.
-        CStr::from_bytes_until_nul(self.text.bytes()).unwrap_or_default()
+        // Searched up to `end` only: for short texts, a plain loop instead of the word-wise
+        // search of a whole buffer. By the type invariant there is a NUL by then, so the
+        // default (empty) is never taken.
+        CStr::from_bytes_until_nul(&self.text.bytes()[..=self.end]).unwrap_or_default()
     }
 }
 

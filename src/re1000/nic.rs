@@ -20,6 +20,7 @@ use kernel::{
 
 use crate::{
     hw::Hw,
+    itr::Moderation,
     regs::*,
     ring::{Offload, Received, RxRing, TxRing, RX_BUF_LEN},
 };
@@ -75,6 +76,9 @@ pub(crate) struct Nic {
     rx: SpinLockIrq<RxRing>,
     /// The interrupt handler saw a link change, which the poll handles.
     link_changed: Atomic<bool>,
+    /// The link runs at 1000 Mb/s (as last seen).
+    gigabit: Atomic<bool>,
+    moderation: Moderation,
     counters: Counters,
 }
 
@@ -93,6 +97,8 @@ impl Nic {
                 tx <- new_spinlock_irq!(tx, "re1000::tx"),
                 rx <- new_spinlock_irq!(rx, "re1000::rx"),
                 link_changed: Atomic::new(false),
+                gigabit: Atomic::new(true),
+                moderation: Moderation::new(),
                 counters: Counters::new(),
             }? Error))
         })
@@ -114,10 +120,10 @@ impl Nic {
     }
 
     /// Gives the device empty buffers for every unused receive slot, and tells it.
-    fn refill_rx(&self, dev: &Device<Self>, rx: &mut RxRing) {
+    fn refill_rx(&self, rx: &mut RxRing, alloc: impl Fn(u32) -> Result<SkBuff>) {
         let mut tail = None;
         while rx.unused() > 0 {
-            let Ok(skb) = dev.alloc_rx_skb(RX_BUF_LEN) else {
+            let Ok(skb) = alloc(RX_BUF_LEN) else {
                 self.counters.rx_dropped.add(1, Relaxed);
                 break;
             };
@@ -141,10 +147,10 @@ impl Nic {
         hw.write(RCTL, 0)?;
         hw.write(RDTR, 0)?;
         hw.write(RADV, 0)?;
-        hw.write(ITR, 0)?;
+        hw.write(ITR, self.moderation.start())?;
         let mut rx = self.rx.lock();
         hw.set_ring(RDBAL, rx.dma_address())?;
-        self.refill_rx(dev, &mut rx);
+        self.refill_rx(&mut rx, |len| dev.alloc_rx_skb(len));
         hw.write(RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC)
     }
 
@@ -152,6 +158,7 @@ impl Nic {
     fn update_link(&self, dev: &Device<Self>) {
         match self.hw.link() {
             Some(link) if link.up => {
+                self.gigabit.store(link.speed == 1000, Relaxed);
                 if !dev.carrier_ok() {
                     pr_info!(
                         "{}: link up, {} Mb/s, {} duplex\n",
@@ -194,6 +201,10 @@ impl Nic {
         };
         self.counters.tx_packets.add(done.packets, Relaxed);
         self.counters.tx_bytes.add(done.bytes, Relaxed);
+        self.moderation.sent(done.packets, done.bytes);
+        if done.buffers > 0 {
+            dev.tx_completed(done.buffers, done.buffer_bytes);
+        }
         if dev.queue_stopped() && dev.carrier_ok() && tx.unused() >= TX_WAKE_THRESHOLD {
             dev.wake_queue();
         }
@@ -203,7 +214,7 @@ impl Nic {
     ///
     /// Frames are taken off the ring in batches and handed up without the lock, which is held
     /// with interrupts disabled while the stack wants them enabled.
-    fn clean_rx(&self, dev: &Device<Self>, poll: &Poll<'_>, budget: u32) -> u32 {
+    fn clean_rx(&self, poll: &Poll<'_>, budget: u32) -> u32 {
         const BATCH: usize = 16;
         let mut work = 0;
         while work < budget {
@@ -217,6 +228,7 @@ impl Nic {
                         Ok(Some(Received::Frame(skb))) => {
                             self.counters.rx_packets.add(1, Relaxed);
                             self.counters.rx_bytes.add(u64::from(skb.len()), Relaxed);
+                            self.moderation.received(1, u64::from(skb.len()));
                             batch[taken] = Some(skb);
                         }
                         Ok(Some(Received::Error)) => self.counters.rx_errors.add(1, Relaxed),
@@ -227,7 +239,7 @@ impl Nic {
                     }
                     taken += 1;
                 }
-                self.refill_rx(dev, &mut rx);
+                self.refill_rx(&mut rx, |len| poll.alloc_skb(len));
             }
             work += taken as u32;
             for skb in batch.into_iter().flatten() {
@@ -270,6 +282,7 @@ impl dev::Operations for Nic {
         dev.carrier_off();
         // The device does no DMA any more: its buffers can go.
         let _ = self.tx.lock().clear();
+        dev.tx_reset();
         let _ = self.rx.lock().clear();
         Ok(())
     }
@@ -279,31 +292,26 @@ impl dev::Operations for Nic {
         let needed = TxRing::needed(skb.pieces(), context);
         let mut tx = self.tx.lock();
         // Checked before the headers are touched for an offload: a packet given back is sent
-        // again as it came.
+        // again as it came. The device is told of packets that earlier calls left for a batch.
         if tx.unused() < needed {
             dev.stop_queue();
+            self.hw.write(TDT, tx.tail());
             return Err(skb);
         }
-        let Some(offload) = self.offload(&mut skb) else {
+        let len = skb.len();
+        let queued = self.offload(&mut skb).and_then(|offload| {
+            // On failure the buffer is freed as dropped (or the device is gone).
+            let buf = self.hw.with_device(|d| skb.map_to_device(d))?.ok()?;
+            tx.push(buf, offload).ok()
+        });
+        if queued.is_none() {
             self.counters.tx_dropped.add(1, Relaxed);
-            return Ok(());
-        };
-        let buf = match self.hw.with_device(|d| skb.map_to_device(d)) {
-            Some(Ok(buf)) => buf,
-            _ => {
-                // The buffer was freed as dropped (or the device is gone).
-                self.counters.tx_dropped.add(1, Relaxed);
-                return Ok(());
-            }
-        };
-        match tx.push(buf, offload) {
-            Ok(tail) => {
-                self.hw.write(TDT, tail);
-            }
-            Err(_) => self.counters.tx_dropped.add(1, Relaxed),
         }
         if tx.unused() < TX_STOP_THRESHOLD {
             dev.stop_queue();
+        }
+        if queued.is_none() || dev.tx_sent(len) {
+            self.hw.write(TDT, tx.tail());
         }
         Ok(())
     }
@@ -313,10 +321,13 @@ impl dev::Operations for Nic {
             self.update_link(dev);
         }
         self.clean_tx(dev);
-        self.clean_rx(dev, poll, budget)
+        self.clean_rx(poll, budget)
     }
 
     fn poll_complete(&self, _dev: &Device<Self>) {
+        if let Some(itr) = self.moderation.update(self.gigabit.load(Relaxed)) {
+            self.hw.write(ITR, itr);
+        }
         self.hw.write(IMS, INT_MASK);
     }
 
@@ -382,6 +393,7 @@ impl irq::Handler for Isr {
             nic.link_changed.store(true, Relaxed);
         }
         nic.hw.write(IMC, u32::MAX);
+        nic.moderation.interrupted();
         // If a poll is scheduled already, it unmasks them; if the device is down, they stay
         // masked until it is brought up.
         nic.napi.schedule();

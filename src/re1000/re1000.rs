@@ -18,6 +18,7 @@ use kernel::{
 };
 
 mod hw;
+mod itr;
 mod nic;
 mod regs;
 mod ring;

@@ -16,7 +16,7 @@ use kernel::{
     device,
     dma::Coherent,
     io::{io_read, io_write},
-    net::skbuff::{ChecksumRequest, Mapped, SkBuff, TcpSegmentation},
+    net::skbuff::{ChecksumRequest, Mapped, MappedPacket, SkBuff, TcpSegmentation},
     prelude::*,
     sync::barrier::{dma_mb, Read},
 };
@@ -159,7 +159,7 @@ impl Offload {
 
 /// A packet in the transmit ring, at its last descriptor, with what it counts for once sent.
 pub(crate) struct TxPacket {
-    buf: Mapped,
+    buf: MappedPacket,
     packets: u64,
     bytes: u64,
 }
@@ -175,11 +175,14 @@ pub(crate) struct TxRing {
     last: KVec<u16>,
 }
 
-/// What a clean-up gave back.
+/// What a clean-up gave back: packets and bytes on the wire (segments count), and buffers
+/// and their bytes as the stack handed them.
 #[derive(Default)]
 pub(crate) struct Done {
     pub(crate) packets: u64,
     pub(crate) bytes: u64,
+    pub(crate) buffers: u32,
+    pub(crate) buffer_bytes: u32,
 }
 
 impl Deref for TxRing {
@@ -215,9 +218,14 @@ impl TxRing {
         usize::from(context) + data
     }
 
+    /// The tail to tell the device: one past the last descriptor handed to it.
+    pub(crate) fn tail(&self) -> u32 {
+        self.ring.next_to_use as u32
+    }
+
     /// Hands `buf` to the device with `offload`; returns the new tail, for `TDT`. The caller
     /// checked that [`TxRing::needed`] slots are unused.
-    pub(crate) fn push(&mut self, buf: Mapped, offload: Offload) -> Result<u32> {
+    pub(crate) fn push(&mut self, buf: MappedPacket, offload: Offload) -> Result<u32> {
         let lens = buf.segments().iter().map(|seg| seg.len());
         if buf.is_empty() || Self::needed(lens, offload.context().is_some()) > self.ring.unused() {
             return Err(ENOSPC);
@@ -281,6 +289,8 @@ impl TxRing {
                 if let Some(packet) = ring.bufs[i].take() {
                     done.packets += packet.packets;
                     done.bytes += packet.bytes;
+                    done.buffers += 1;
+                    done.buffer_bytes += packet.buf.skb().len();
                     packet.buf.unmap().consume();
                 }
                 ring.write_desc(i, 0, 0)?;

@@ -35,6 +35,34 @@ __rust_helper void rust_helper_netif_wake_queue(struct net_device *dev)
 	netif_wake_queue(dev);
 }
 
+__rust_helper struct netdev_queue *rust_helper_netdev_get_tx_queue(const struct net_device *dev,
+								   unsigned int index)
+{
+	return netdev_get_tx_queue(dev, index);
+}
+
+__rust_helper bool rust_helper_netdev_xmit_more(void)
+{
+	return netdev_xmit_more();
+}
+
+__rust_helper bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *dev_queue,
+						      unsigned int bytes, bool xmit_more)
+{
+	return __netdev_tx_sent_queue(dev_queue, bytes, xmit_more);
+}
+
+__rust_helper void rust_helper_netdev_completed_queue(struct net_device *dev,
+						      unsigned int pkts, unsigned int bytes)
+{
+	netdev_completed_queue(dev, pkts, bytes);
+}
+
+__rust_helper void rust_helper_netdev_reset_queue(struct net_device *dev)
+{
+	netdev_reset_queue(dev);
+}
+
 __rust_helper bool rust_helper_netif_queue_stopped(const struct net_device *dev)
 {
 	return netif_queue_stopped(dev);

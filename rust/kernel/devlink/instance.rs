@@ -17,7 +17,7 @@ use crate::{
     sync::{
         aref::{ARef, AlwaysRefCounted},
         atomic::{Acquire, Atomic, Release},
-        Refcount, Srcu,
+        Refcount, SrcuFast,
     },
     types::{NotThreadSafe, Opaque},
 };
@@ -59,9 +59,10 @@ pub(crate) struct Header {
     release: unsafe fn(NonNull<bindings::devlink>),
     /// Whether the instance is registered, read under `srcu`.
     registered: Atomic<bool>,
-    /// Lets unregistration wait for reports in flight (they may sleep).
+    /// Lets unregistration wait for reports in flight (they may sleep). SRCU-fast: reports
+    /// are the hot path, unregistration is rare and may wait for an RCU grace period.
     #[pin]
-    srcu: Srcu,
+    srcu: SrcuFast,
 }
 
 /// The lock class name of the SRCU of every instance, in a static so that the copies of
@@ -75,7 +76,7 @@ impl Header {
             refs: Refcount::new(1),
             release,
             registered: Atomic::new(false),
-            srcu <- Srcu::new(SRCU_NAME, static_lock_class!()),
+            srcu <- SrcuFast::new(SRCU_NAME, static_lock_class!()),
         }? Error)
     }
 

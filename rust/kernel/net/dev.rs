@@ -281,6 +281,36 @@ impl<T> Device<T> {
         // SAFETY: By the type invariant, the device is valid.
         unsafe { bindings::netif_queue_stopped(self.as_raw()) }
     }
+
+    /// Accounts a packet of `bytes` (its [`SkBuff::len`]) handed to the device, for the byte
+    /// queue limits that keep the device's queue short; called from
+    /// [`Operations::start_xmit`], under the transmit lock.
+    ///
+    /// Returns whether the driver tells the device now: not while the stack has more packets
+    /// right behind this one and the queue runs, so that the device is told once per batch.
+    /// Every packet accounted is reported with [`Device::tx_completed`] once sent, or forgotten
+    /// with [`Device::tx_reset`].
+    pub fn tx_sent(&self, bytes: u32) -> bool {
+        // SAFETY: By the type invariant, the device is valid; it has one transmit queue.
+        unsafe {
+            let queue = bindings::netdev_get_tx_queue(self.as_raw(), 0);
+            bindings::__netdev_tx_sent_queue(queue, bytes, bindings::netdev_xmit_more())
+        }
+    }
+
+    /// Reports `packets` of `bytes` in all, as accounted with [`Device::tx_sent`], that the
+    /// device sent; the stack may then restart a queue the limits stopped.
+    pub fn tx_completed(&self, packets: u32, bytes: u32) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netdev_completed_queue(self.as_raw(), packets, bytes) };
+    }
+
+    /// Forgets what [`Device::tx_sent`] accounted, for a transmit ring emptied without
+    /// completions (the device stopped or was reset).
+    pub fn tx_reset(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netdev_reset_queue(self.as_raw()) };
+    }
 }
 
 /// The counters of a network device, `struct rtnl_link_stats64`, as filled by

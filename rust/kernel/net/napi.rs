@@ -23,7 +23,7 @@ use crate::{
     },
     types::Opaque,
 };
-use core::marker::PhantomData;
+use core::{marker::PhantomData, ptr::NonNull};
 
 /// A NAPI context, `struct napi_struct`, of a network device.
 ///
@@ -217,6 +217,20 @@ impl Poll<'_> {
     /// The context being polled.
     pub fn napi(&self) -> &Napi {
         self.napi
+    }
+
+    /// Allocates a buffer for a received frame of up to `len` bytes from the context's
+    /// caches, cheaper than [`Device::alloc_rx_skb`] where a poll refills its ring.
+    ///
+    /// [`Device::alloc_rx_skb`]: crate::net::dev::Device::alloc_rx_skb
+    pub fn alloc_skb(&self, len: u32) -> Result<SkBuff> {
+        // SAFETY: The context is being polled (softirq, bottom halves disabled), as
+        // `napi_alloc_skb()` requires.
+        let skb = unsafe { bindings::napi_alloc_skb(self.napi.as_raw(), len) };
+        // SAFETY: A new buffer, which the caller owns.
+        NonNull::new(skb)
+            .map(|skb| unsafe { SkBuff::from_raw(skb) })
+            .ok_or(ENOMEM)
     }
 
     /// Hands a received Ethernet frame to the stack, through generic receive offload.

@@ -140,7 +140,7 @@ impl SkBuff {
     /// fragments if it has any (the device has `NETIF_F_SG`).
     ///
     /// On failure, the buffer is freed as dropped.
-    pub fn map_to_device(self, dev: &device::Device<device::Bound>) -> Result<Mapped> {
+    pub fn map_to_device(self, dev: &device::Device<device::Bound>) -> Result<MappedPacket> {
         let shinfo = self.shinfo();
         let head = self.data();
         let (ptr, len) = (head.as_ptr(), head.len());
@@ -431,25 +431,31 @@ impl DmaSegment {
     }
 }
 
-/// A socket buffer mapped for a device's DMA (streaming mappings): the linear part
-/// (`dma_map_single()`) and each fragment (`skb_frag_dma_map()`), in the packet's order.
+/// A socket buffer mapped for a device's DMA (streaming mappings), in up to `N` pieces: the
+/// linear part (`dma_map_single()`) and each fragment (`skb_frag_dma_map()`), in the packet's
+/// order.
 ///
-/// Dropping it unmaps and frees the buffer; [`Mapped::unmap`] gives the buffer back.
+/// A receive buffer is one piece ([`SkBuff::map_from_device`]); a packet to transmit is a
+/// [`MappedPacket`] ([`SkBuff::map_to_device`]). Dropping it unmaps and frees the buffer;
+/// [`Mapped::unmap`] gives the buffer back.
 ///
 /// # Invariants
 ///
 /// `segs[..count]` are mappings for `dev` in direction `dir` of pieces of `skb`'s memory: the
 /// first of the linear part if `single` is set, the others of pages.
-pub struct Mapped {
+pub struct Mapped<const N: usize = 1> {
     skb: SkBuff,
     dev: ARef<device::Device>,
     dir: DataDirection,
     single: bool,
     count: usize,
-    segs: [DmaSegment; MAX_FRAGS + 1],
+    segs: [DmaSegment; N],
 }
 
-impl Mapped {
+/// A packet to transmit mapped for a device: its linear part and every fragment.
+pub type MappedPacket = Mapped<{ MAX_FRAGS + 1 }>;
+
+impl<const N: usize> Mapped<N> {
     fn new(skb: SkBuff, dev: &device::Device<device::Bound>, dir: DataDirection) -> Self {
         // INVARIANT: Nothing is mapped yet.
         Self {
@@ -458,7 +464,16 @@ impl Mapped {
             dir,
             single: false,
             count: 0,
-            segs: [DmaSegment::default(); MAX_FRAGS + 1],
+            segs: [DmaSegment::default(); N],
+        }
+    }
+
+    /// Fails if the mapping has no room for another piece.
+    fn room(&self) -> Result {
+        if self.count < N {
+            Ok(())
+        } else {
+            Err(EINVAL)
         }
     }
 
@@ -472,7 +487,7 @@ impl Mapped {
             addr,
             len: u32::try_from(len)?,
         };
-        // INVARIANT: The callers map the linear part first, then at most `MAX_FRAGS` fragments.
+        // INVARIANT: The callers map the linear part first, then fragments, checking for room.
         self.segs[self.count] = seg;
         self.count += 1;
         Ok(())
@@ -480,6 +495,7 @@ impl Mapped {
 
     /// Maps `len` bytes of the linear part, at `ptr`; the first mapping.
     fn map_single(&mut self, ptr: *const u8, len: usize) -> Result {
+        self.room()?;
         // SAFETY: The device is bound (`new`), so its DMA set-up is valid; `ptr` points to `len`
         // bytes of the buffer's linear part, which `skb` keeps alive and unmoved while mapped.
         let addr = unsafe {
@@ -497,6 +513,7 @@ impl Mapped {
 
     /// Maps a fragment of the buffer.
     fn map_frag(&mut self, frag: *const bindings::skb_frag_t) -> Result {
+        self.room()?;
         // SAFETY: `frag` is a fragment of the buffer, which `skb` keeps alive while mapped.
         let len = unsafe { (*frag).len } as usize;
         // SAFETY: As in `map_single`; the fragment's memory is `len` bytes.
@@ -513,12 +530,12 @@ impl Mapped {
 
     /// The address of the first piece, for the device (the whole buffer, for reception).
     pub fn dma_address(&self) -> DmaAddress {
-        self.segs[0].addr
+        self.segs.first().map_or(0, |seg| seg.addr)
     }
 
     /// The length of the first piece, in bytes.
     pub fn len(&self) -> usize {
-        self.segs[0].len as usize
+        self.segs.first().map_or(0, |seg| seg.len as usize)
     }
 
     /// Whether nothing is mapped.
@@ -560,7 +577,7 @@ impl Mapped {
     }
 }
 
-impl Drop for Mapped {
+impl<const N: usize> Drop for Mapped<N> {
     fn drop(&mut self) {
         self.do_unmap();
     }
