@@ -39,36 +39,29 @@ rdl_toolchain() {
 	clang) ;;
 	*) die "KCC=$KCC: say gcc or clang" ;;
 	esac
-	local s v want
+	local s v want suffixes
 	want=
 	if [ "${RDL_PROFILE:-test}" = bench ]; then
 		want=$(rustc --version --verbose 2>/dev/null |
 			sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 	fi
+	# The host's clang (of rustc's LLVM for the bench kernel, new enough
+	# otherwise), or Debian's in the root.
 	if [ -n "$want" ]; then
-		# The host's clang of that LLVM, or Debian's in the root.
-		for s in "" "-$want"; do
-			v=$("clang$s" -dumpversion 2>/dev/null) || continue
-			[ "${v%%.*}" = "$want" ] || continue
-			command -v "ld.lld$s" >/dev/null || continue
-			command -v "llvm-ar$s" >/dev/null || continue
-			TC_LLVM=${s:-1}
-			TC_CC=clang$s
-			TC_DESC="clang $v (host)"
-			LIBCLANG_PATH=$("llvm-config$s" --libdir 2>/dev/null || rdl_venv_libclang)
-			return
-		done
+		suffixes=("" "-$want")
 		TC_ROOT_LLVM=$want
-		TC_LLVM=-$want
-		TC_CC=clang-$want
-		TC_ROOT=$CACHE/llvm-root
-		TC_DESC="clang-$want (Debian $TC_ROOT_SUITE root)"
-		return
+	else
+		suffixes=("" -21 -20 -19 -18 -17)
 	fi
-	for s in "" -21 -20 -19 -18 -17; do
+	for s in "${suffixes[@]}"; do
 		v=$("clang$s" -dumpversion 2>/dev/null) || continue
-		[ "${v%%.*}" -ge $TC_LLVM_MIN ] || continue
-		command -v "ld.lld$s" >/dev/null && command -v "llvm-ar$s" >/dev/null || continue
+		if [ -n "$want" ]; then
+			[ "${v%%.*}" = "$want" ] || continue
+		else
+			[ "${v%%.*}" -ge $TC_LLVM_MIN ] || continue
+		fi
+		command -v "ld.lld$s" >/dev/null || continue
+		command -v "llvm-ar$s" >/dev/null || continue
 		TC_LLVM=${s:-1}
 		TC_CC=clang$s
 		TC_DESC="clang $v (host)"
