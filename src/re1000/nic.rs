@@ -7,7 +7,7 @@ use kernel::{
     net::{
         dev::{self, Device, Duplex, LinkSettings, Stats64},
         napi::{Napi, Poll},
-        skbuff::{SkBuff, MAX_FRAGS},
+        skbuff::{ChecksumRequest, SkBuff, MAX_FRAGS},
     },
     new_spinlock_irq,
     prelude::*,
@@ -181,12 +181,13 @@ impl Nic {
     /// What the device is to do for `skb` besides sending it: segment it, complete its checksum,
     /// or nothing (a checksum out of its reach is computed here). `None` if the packet cannot be
     /// sent.
-    fn offload(&self, skb: &mut SkBuff) -> Option<Offload> {
+    /// `request` is the packet's checksum request, as read before.
+    fn offload(&self, skb: &mut SkBuff, request: Option<ChecksumRequest>) -> Option<Offload> {
         if let Some(seg) = skb.prepare_tcp4_segmentation().ok()? {
             let fits = seg.header_len() <= u32::from(u8::MAX);
             return fits.then_some(Offload::Segmentation(seg));
         }
-        match skb.checksum_request() {
+        match request {
             Some(req) if Offload::checksum_fits(&req) => Some(Offload::Checksum(req)),
             Some(_) => skb.checksum_help().ok().map(|()| Offload::None),
             None => Some(Offload::None),
@@ -288,7 +289,8 @@ impl dev::Operations for Nic {
     }
 
     fn start_xmit(&self, dev: &Device<Self>, mut skb: SkBuff) -> dev::TxResult {
-        let context = skb.is_gso() || skb.checksum_request().is_some();
+        let request = skb.checksum_request();
+        let context = skb.is_gso() || request.is_some();
         let needed = TxRing::needed(skb.pieces(), context);
         let mut tx = self.tx.lock();
         // Checked before the headers are touched for an offload: a packet given back is sent
@@ -299,7 +301,7 @@ impl dev::Operations for Nic {
             return Err(skb);
         }
         let len = skb.len();
-        let queued = self.offload(&mut skb).and_then(|offload| {
+        let queued = self.offload(&mut skb, request).and_then(|offload| {
             // On failure the buffer is freed as dropped (or the device is gone).
             let buf = self.hw.with_device(|d| skb.map_to_device(d))?.ok()?;
             tx.push(buf, offload).ok()

@@ -226,14 +226,15 @@ impl TxRing {
     /// Hands `buf` to the device with `offload`; returns the new tail, for `TDT`. The caller
     /// checked that [`TxRing::needed`] slots are unused.
     pub(crate) fn push(&mut self, buf: MappedPacket, offload: Offload) -> Result<u32> {
+        let context = offload.context();
         let lens = buf.segments().iter().map(|seg| seg.len());
-        if buf.is_empty() || Self::needed(lens, offload.context().is_some()) > self.ring.unused() {
+        if buf.is_empty() || Self::needed(lens, context.is_some()) > self.ring.unused() {
             return Err(ENOSPC);
         }
         let ring = &mut self.ring;
         let first = ring.next_to_use;
         let mut i = first;
-        if let Some((word0, word1)) = offload.context() {
+        if let Some((word0, word1)) = context {
             ring.write_desc(i, word0, word1)?;
             i = (i + 1) % RING_LEN;
         }
