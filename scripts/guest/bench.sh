@@ -191,4 +191,86 @@ if [ "$ONLY" != health ]; then
 	done
 fi
 
+# re1000's health (no C counterpart: e1000 has no health reporters).
+# Fault to recovery: a fault is injected through debugfs while A pings B
+# every 2 ms; the figure is the time from the injection to the reply to the
+# first ping sent after it (ping -D stamps replies; a reply's send time is
+# its stamp less its round trip).
+reporter_recoveries() {
+	devlink -j health show "$1" reporter "$2" | jq '.health[][0].recover'
+}
+
+fault_ms() {
+	local fault=$1 bdf knob value handle name before t0 ping log=$OUT/ping.log
+	bdf=$(basename "$(ip netns exec bench1 readlink -f /sys/class/net/eth0/device)")
+	case $fault in
+	tx_stall) knob=stall_tx value=1 handle=pci/$bdf/0 name=tx ;;
+	bus_master) knob=bus_master value=0 handle=pci/$bdf name=hw ;;
+	esac
+	before=$(reporter_recoveries "$handle" $name)
+	ip netns exec bench1 ping -D -i 0.002 -W 5 192.168.78.2 >"$log" 2>&1 &
+	ping=$!
+	sleep 1
+	t0=$EPOCHREALTIME
+	echo $value >/sys/kernel/debug/re1000/"$bdf"/$knob
+	for _ in $(seq 200); do
+		[ "$(reporter_recoveries "$handle" $name)" -gt "$before" ] && break
+		sleep 0.05
+	done
+	sleep 1
+	kill -INT $ping
+	wait $ping || true
+	awk -v t0="$t0" '
+	/^\[[0-9.]*\] .* time=/ {
+		ts = substr($1, 2, length($1) - 2)
+		rtt = $0; sub(/.* time=/, "", rtt); sub(/ .*/, "", rtt)
+		if (ts - rtt / 1000 > t0) { printf "%.1f", (ts - t0) * 1000; found = 1; exit }
+	}
+	END { if (!found) print "nan" }' "$log"
+}
+
+# CPU time of the health watchdog per second, interfaces up and idle: the
+# watchdog's work item runs, as timed by the workqueue trace events, over
+# POLL_S seconds.
+POLL_S=${BENCH_POLL_S:-10}
+poll_us_per_s() {
+	local tr=/sys/kernel/tracing/instances/rdl_poll
+	mkdir -p $tr
+	echo 1 >$tr/events/workqueue/workqueue_execute_start/enable
+	echo 1 >$tr/events/workqueue/workqueue_execute_end/enable
+	echo >$tr/trace
+	sleep "$POLL_S"
+	echo 0 >$tr/tracing_on
+	# Start and end name the work item; the watchdog's function is re1000's.
+	awk -v s="$POLL_S" '
+	function stamp(ev,    i, t) {
+		for (i = 2; i <= NF; i++)
+			if ($i == ev) { t = $(i - 1); sub(/:$/, "", t); return t }
+	}
+	function work(    w) { w = $0; sub(/.*work struct /, "", w); sub(/[: ].*/, "", w); return w }
+	/workqueue_execute_start:/ && /re1000/ { start[work()] = stamp("workqueue_execute_start:") }
+	/workqueue_execute_end:/ {
+		w = work()
+		if (w in start) {
+			sum += stamp("workqueue_execute_end:") - start[w]; n++; delete start[w]
+		}
+	}
+	END { if (n) printf "%.1f", sum * 1e6 / s; else print "nan" }' $tr/trace
+	rmdir $tr
+}
+
+if [ "$ONLY" != health ]; then
+	nic_up re1000
+	# Repeats come faster than hw's graceful period (10 s) allows recoveries.
+	devlink health set "pci/$(basename "$(ip netns exec bench1 \
+		readlink -f /sys/class/net/eth0/device)")" reporter hw grace_period 0
+	for run in $(seq "$RUNS"); do
+		for fault in tx_stall bus_master; do
+			record "recover_${fault}_ms" re1000 "$(fault_ms $fault)"
+		done
+	done
+	record health_poll_us_per_s re1000 "$(poll_us_per_s)"
+	nic_down re1000
+fi
+
 echo "done" >"$OUT/status"

@@ -102,4 +102,43 @@ run "echo 'correctable error' > $RDFS/pcie_error"
 run "devlink health show $RDEV reporter pcie"
 run "devlink health diagnose $RDEV reporter pcie"
 run "rmmod rust_devlink_health"
+
+# The Rust e1000 driver: a real (emulated) NIC, whose faults come from the
+# device. NIC A goes to namespace a, B to b; A pings B throughout.
+say "re1000, the Rust e1000 driver: a devlink instance per NIC, its port linked to the interface"
+run "insmod $RE1000_KO" || exit 1
+sleep 1
+nic() { ip -j link show | jq -r ".[] | select(.address == \"$1\") | .ifname"; }
+A=$(nic 52:54:00:00:00:01)
+B=$(nic 52:54:00:00:00:02)
+BDF=$(basename "$(readlink -f "/sys/class/net/$A/device")")
+run "devlink dev info pci/$BDF"
+run "devlink port show pci/$BDF/0"
+ip netns add a && ip netns add b
+ip link set "$B" netns b && ip -n b addr add 192.168.77.2/24 dev "$B" && ip -n b link set "$B" up
+ip link set "$A" netns a && ip -n a addr add 192.168.77.1/24 dev "$A" && ip -n a link set "$A" up
+sleep 3
+run "devlink health show pci/$BDF reporter hw"
+run "devlink health show pci/$BDF/0 reporter tx"
+
+say "A ping runs; the transmit unit of A is stopped (debugfs: TCTL.EN cleared)"
+ip netns exec a ping -i 0.05 192.168.77.2 >"$OUT/ping.txt" 2>&1 &
+ping=$!
+sleep 2
+run "echo 1 > /sys/kernel/debug/re1000/$BDF/stall_tx"
+sleep 3
+
+say "The driver's watchdog found the stall and reported it; devlink recovered it"
+run "devlink health show pci/$BDF/0 reporter tx"
+say "The dump: what the watchdog saw (TCTL.EN off, the device's head stuck)"
+run "devlink health dump show pci/$BDF/0 reporter tx"
+run "devlink health diagnose pci/$BDF/0 reporter tx"
+sleep 1
+kill -INT $ping
+wait $ping 2>/dev/null
+say "The ping went through the stall: what it lost"
+tail -n 2 "$OUT/ping.txt"
+ip netns del a
+ip netns del b
+run "rmmod re1000"
 say "Done"

@@ -48,6 +48,39 @@ impl Hw {
         })
     }
 
+    /// Runs `f` with the PCI device, which stays bound meanwhile; `None` if it is gone.
+    fn with_pci<R>(&self, f: impl FnOnce(&pci::Device<device::Bound>) -> R) -> Option<R> {
+        self.bar.try_access_with(|bar| f(bar.device()))
+    }
+
+    /// Whether bus mastering (the device's DMA) is enabled in the command register.
+    pub(crate) fn bus_master(&self) -> Option<bool> {
+        self.with_pci(|pdev| pdev.config_space().read16(PCI_COMMAND) & PCI_COMMAND_MASTER != 0)
+    }
+
+    /// Enables or disables bus mastering in the command register.
+    ///
+    /// Written directly rather than with `pci_set_master()`: this restores (or, for fault
+    /// injection, takes away behind the PCI core's back) what probe set, and the PCI core's
+    /// own record of it stays as probe left it.
+    pub(crate) fn set_bus_master(&self, on: bool) -> Option<()> {
+        self.with_pci(|pdev| {
+            let config = pdev.config_space();
+            let command = config.read16(PCI_COMMAND);
+            let command = if on {
+                command | PCI_COMMAND_MASTER
+            } else {
+                command & !PCI_COMMAND_MASTER
+            };
+            config.write16(command, PCI_COMMAND);
+        })
+    }
+
+    /// Enables bus mastering again, as probe did.
+    pub(crate) fn set_master(&self) -> Option<()> {
+        self.set_bus_master(true)
+    }
+
     /// Points the ring whose registers start at `base` (`TDBAL` or `RDBAL`: base address low
     /// and high, length, head and tail follow, in the same layout) to the `RING_LEN`
     /// descriptors at `addr`, empty.
@@ -87,7 +120,7 @@ impl Hw {
     }
 
     /// Reads word `word` of the EEPROM.
-    fn eeprom_read(&self, word: u32) -> Result<u16> {
+    pub(crate) fn eeprom_read(&self, word: u32) -> Result<u16> {
         self.write(EERD, (word << EERD_ADDR_SHIFT) | EERD_START)
             .ok_or(ENODEV)?;
         for _ in 0..1000 {

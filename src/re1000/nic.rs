@@ -9,12 +9,12 @@ use kernel::{
         napi::{Napi, Poll},
         skbuff::{ChecksumRequest, SkBuff, MAX_FRAGS},
     },
-    new_spinlock_irq,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
-        SpinLockIrq,
+        Mutex, SpinLockIrq, SpinLockIrqGuard,
     },
 };
 
@@ -43,6 +43,25 @@ struct Counters {
     tx_bytes: Atomic<u64>,
     tx_dropped: Atomic<u64>,
     tx_timeouts: Atomic<u64>,
+    /// Resets of the transmit ring, by a recovery or a device reset.
+    tx_resets: Atomic<u64>,
+    /// Device resets, by a recovery.
+    resets: Atomic<u64>,
+    /// The device's error statistics, summed (the registers clear when read).
+    errors: Errors<Atomic<u64>>,
+}
+
+/// The device's receive error statistics.
+#[derive(Default)]
+pub(crate) struct Errors<T> {
+    /// Frames with a bad CRC (`CRCERRS`).
+    pub(crate) crc: T,
+    /// Receive errors (`RXERRC`).
+    pub(crate) rx: T,
+    /// Frames missed for room in the FIFO (`MPC`).
+    pub(crate) missed: T,
+    /// Times no receive buffer was available (`RNBC`).
+    pub(crate) no_buffer: T,
 }
 
 impl Counters {
@@ -56,8 +75,24 @@ impl Counters {
             tx_bytes: Atomic::new(0),
             tx_dropped: Atomic::new(0),
             tx_timeouts: Atomic::new(0),
+            tx_resets: Atomic::new(0),
+            resets: Atomic::new(0),
+            errors: Errors {
+                crc: Atomic::new(0),
+                rx: Atomic::new(0),
+                missed: Atomic::new(0),
+                no_buffer: Atomic::new(0),
+            },
         }
     }
+}
+
+/// What the interface is, as set by `open`, `stop` and the driver's removal.
+pub(crate) struct State {
+    /// The interface is up: the rings are set up and the device runs.
+    pub(crate) up: bool,
+    /// The driver is being removed: recoveries no longer touch the device.
+    pub(crate) removing: bool,
 }
 
 /// The driver's data of the network device.
@@ -80,6 +115,17 @@ pub(crate) struct Nic {
     gigabit: Atomic<bool>,
     moderation: Moderation,
     counters: Counters,
+    /// Taken by `open` and `stop` (under the RTNL lock) and by recoveries (under the devlink
+    /// instance lock), so that a recovery never meets a half set-up device; taken after both
+    /// of those locks, never before.
+    #[pin]
+    state: Mutex<State>,
+    /// The stack saw the transmit queue stuck (`tx_timeout`), for the health watchdog.
+    tx_timed_out: Atomic<bool>,
+    /// Fault injection: the next recovery fails.
+    fail_next_recover: Atomic<bool>,
+    /// `devlink health test` asked the watchdog for a test event on `hw`.
+    test_event: Atomic<bool>,
 }
 
 impl Nic {
@@ -100,12 +146,158 @@ impl Nic {
                 gigabit: Atomic::new(true),
                 moderation: Moderation::new(),
                 counters: Counters::new(),
+                state <- new_mutex!(State { up: false, removing: false }, "re1000::state"),
+                tx_timed_out: Atomic::new(false),
+                fail_next_recover: Atomic::new(false),
+                test_event: Atomic::new(false),
             }? Error))
         })
     }
 
     pub(crate) fn hw(&self) -> &Hw {
         &self.hw
+    }
+
+    /// The transmit ring, locked.
+    pub(crate) fn tx(&self) -> SpinLockIrqGuard<'_, TxRing> {
+        self.tx.lock()
+    }
+
+    pub(crate) fn state(&self) -> &Mutex<State> {
+        &self.state
+    }
+
+    /// Whether the stack saw the transmit queue stuck since the last call.
+    pub(crate) fn take_tx_timed_out(&self) -> bool {
+        self.tx_timed_out.xchg(false, Relaxed)
+    }
+
+    /// Makes the next recovery fail (fault injection).
+    pub(crate) fn fail_next_recover(&self) -> &Atomic<bool> {
+        &self.fail_next_recover
+    }
+
+    /// Whether a recovery is to fail, as asked by fault injection; asked once per recovery.
+    pub(crate) fn recover_fails(&self) -> bool {
+        self.fail_next_recover.xchg(false, Relaxed)
+    }
+
+    /// Asks the watchdog for a test event on the `hw` reporter.
+    pub(crate) fn request_test_event(&self) {
+        self.test_event.store(true, Relaxed);
+    }
+
+    /// Whether a test event was asked for since the last call.
+    pub(crate) fn take_test_event(&self) -> bool {
+        self.test_event.xchg(false, Relaxed)
+    }
+
+    /// Adds what the device counted since the last read to the error statistics, and returns
+    /// them; `None` if the device is gone.
+    pub(crate) fn update_error_counters(&self) -> Option<Errors<u64>> {
+        let e = &self.counters.errors;
+        let add = |sum: &Atomic<u64>, reg| -> Option<u64> {
+            let v = self.hw.read(reg)?;
+            Some(sum.fetch_add(u64::from(v), Relaxed) + u64::from(v))
+        };
+        Some(Errors {
+            crc: add(&e.crc, CRCERRS)?,
+            rx: add(&e.rx, RXERRC)?,
+            missed: add(&e.missed, MPC)?,
+            no_buffer: add(&e.no_buffer, RNBC)?,
+        })
+    }
+
+    /// The counters a health diagnosis shows: transmit timeouts, ring resets, device resets,
+    /// receive errors and drops.
+    pub(crate) fn health_counters(&self) -> HealthCounters {
+        let c = &self.counters;
+        HealthCounters {
+            tx_timeouts: c.tx_timeouts.load(Relaxed),
+            tx_resets: c.tx_resets.load(Relaxed),
+            resets: c.resets.load(Relaxed),
+            rx_errors: c.rx_errors.load(Relaxed),
+            rx_dropped: c.rx_dropped.load(Relaxed),
+            tx_dropped: c.tx_dropped.load(Relaxed),
+        }
+    }
+
+    /// Sets the device up for traffic and starts the queue: the body of `open`.
+    fn bring_up(&self, dev: &Device<Self>) -> Result {
+        let mac = dev.mac_address();
+        self.hw.set_mac_address(&mac).ok_or(ENODEV)?;
+        self.start_tx().ok_or(ENODEV)?;
+        self.start_rx(dev).ok_or(ENODEV)?;
+        self.napi.enable();
+        self.link_changed.store(true, Relaxed);
+        self.hw.write(IMS, INT_MASK).ok_or(ENODEV)?;
+        dev.start_queue();
+        // A link check through the poll, as after a link change.
+        self.hw.write(ICS, INT_LSC);
+        Ok(())
+    }
+
+    /// Stops the queue and the device, and frees the rings' buffers: the body of `stop`.
+    fn bring_down(&self, dev: &Device<Self>) {
+        dev.stop_queue();
+        self.hw.quiesce();
+        self.napi.disable();
+        dev.carrier_off();
+        // The device does no DMA any more: its buffers can go.
+        let _ = self.tx.lock().clear();
+        dev.tx_reset();
+        let _ = self.rx.lock().clear();
+    }
+
+    /// Resets the transmit ring of a running interface: the queue and the poll are stopped,
+    /// the transmit unit disabled, the packets in the ring dropped, and the unit set up again
+    /// with the empty ring. Traffic resumes; the interface stays registered and up.
+    pub(crate) fn reset_tx(&self, dev: &Device<Self>, state: &State) -> Result {
+        if state.removing {
+            return Err(ENODEV);
+        }
+        if !state.up {
+            return Ok(());
+        }
+        dev.stop_queue();
+        self.napi.disable();
+        {
+            let mut tx = self.tx.lock();
+            self.hw.write(TCTL, TCTL_PSP).ok_or(ENODEV)?;
+            self.hw.read(STATUS).ok_or(ENODEV)?;
+            let dropped = tx.pending() as u64;
+            let _ = tx.clear();
+            self.counters.tx_dropped.add(dropped, Relaxed);
+        }
+        dev.tx_reset();
+        self.counters.tx_resets.add(1, Relaxed);
+        let started = self.start_tx();
+        self.napi.enable();
+        started.ok_or(ENODEV)?;
+        dev.wake_queue();
+        // Completions the device signalled meanwhile are found by the poll.
+        self.hw.write(ICS, INT_TXDW);
+        Ok(())
+    }
+
+    /// Resets the whole device and sets it up again as it was (bus mastering, MAC, link,
+    /// address, rings if the interface is up); the interface stays registered.
+    pub(crate) fn reset(&self, dev: &Device<Self>, state: &State) -> Result {
+        if state.removing {
+            return Err(ENODEV);
+        }
+        if state.up {
+            self.bring_down(dev);
+        }
+        self.hw.set_master().ok_or(ENODEV)?;
+        self.hw.reset()?;
+        self.hw.setup_link().ok_or(ENODEV)?;
+        self.counters.resets.add(1, Relaxed);
+        if state.up {
+            self.counters.tx_resets.add(1, Relaxed);
+            self.bring_up(dev)?;
+        }
+        Ok(())
     }
 
     /// Programs the transmit unit with the (empty) ring.
@@ -263,28 +455,21 @@ impl dev::Operations for Nic {
     }
 
     fn open(&self, dev: &Device<Self>) -> Result {
-        let mac = dev.mac_address();
-        self.hw.set_mac_address(&mac).ok_or(ENODEV)?;
-        self.start_tx().ok_or(ENODEV)?;
-        self.start_rx(dev).ok_or(ENODEV)?;
-        self.napi.enable();
-        self.link_changed.store(true, Relaxed);
-        self.hw.write(IMS, INT_MASK).ok_or(ENODEV)?;
-        dev.start_queue();
-        // A link check through the poll, as after a link change.
-        self.hw.write(ICS, INT_LSC);
+        let mut state = self.state.lock();
+        if state.removing {
+            return Err(ENODEV);
+        }
+        self.bring_up(dev)?;
+        state.up = true;
         Ok(())
     }
 
     fn stop(&self, dev: &Device<Self>) -> Result {
-        dev.stop_queue();
-        self.hw.quiesce();
-        self.napi.disable();
-        dev.carrier_off();
-        // The device does no DMA any more: its buffers can go.
-        let _ = self.tx.lock().clear();
-        dev.tx_reset();
-        let _ = self.rx.lock().clear();
+        let mut state = self.state.lock();
+        if state.up {
+            self.bring_down(dev);
+            state.up = false;
+        }
         Ok(())
     }
 
@@ -346,6 +531,8 @@ impl dev::Operations for Nic {
 
     fn tx_timeout(&self, dev: &Device<Self>, queue: u32) {
         self.counters.tx_timeouts.add(1, Relaxed);
+        // Reported by the health watchdog, as reporting sleeps and this runs in a timer.
+        self.tx_timed_out.store(true, Relaxed);
         let pending = self.tx.lock().pending();
         pr_warn!(
             "{}: transmit queue {} timed out, {} descriptors pending\n",
@@ -368,6 +555,16 @@ impl dev::Operations for Nic {
         }
         Ok(())
     }
+}
+
+/// What a health diagnosis shows of the counters.
+pub(crate) struct HealthCounters {
+    pub(crate) tx_timeouts: u64,
+    pub(crate) tx_resets: u64,
+    pub(crate) resets: u64,
+    pub(crate) rx_errors: u64,
+    pub(crate) rx_dropped: u64,
+    pub(crate) tx_dropped: u64,
 }
 
 /// The interrupt handler: it masks the device's interrupts and schedules the poll, which

@@ -7,25 +7,79 @@
 //! One transmit and one receive ring of legacy descriptors, one NAPI context, an INTx (or MSI)
 //! interrupt, link state from the MAC's status register. The C `e1000` driver binds the same
 //! device: only one of them may be loaded.
+//!
+//! Each device has a devlink instance (`pci/<address>`) with one physical port, the network
+//! device's, and two health reporters fed by a watchdog: `tx` on the port, `hw` on the
+//! instance (see `health.rs`, `watchdog.rs`), with fault injection knobs in debugfs
+//! (`faults.rs`).
 
 use kernel::{
+    debugfs,
     device::Core,
-    irq,
+    devlink::{
+        self,
+        health::Reporter,
+        port::{Flavour, Port},
+    },
+    driver, irq,
     net::dev::{Feature, Registration},
     pci,
     prelude::*,
-    sync::aref::ARef,
+    sync::{aref::ARef, Arc},
+    InPlaceModule,
 };
 
+mod faults;
+mod health;
 mod hw;
+mod instance;
 mod itr;
 mod nic;
 mod regs;
 mod ring;
+mod watchdog;
 
+use faults::Faults;
+use health::{HwReporter, TxReporter};
 use hw::Hw;
+use instance::Instance;
 use nic::{Isr, Nic};
-use regs::BAR0_SIZE;
+use regs::{BAR0_SIZE, EEPROM_VERSION_WORD};
+use watchdog::Watchdog;
+
+/// The folder of the devices' fault injection knobs in debugfs; set while the driver is
+/// registered.
+// Per-module data does not exist yet: a static, as `nova-core` does.
+static mut DEBUGFS_ROOT: Option<debugfs::Dir> = None;
+
+/// Clears [`DEBUGFS_ROOT`] when dropped.
+struct DebugfsRoot;
+
+impl Drop for DebugfsRoot {
+    fn drop(&mut self) {
+        // SAFETY: Dropped after the driver is unregistered (field order in `Re1000Module`):
+        // no probe runs, nor will.
+        unsafe { DEBUGFS_ROOT = None };
+    }
+}
+
+#[pin_data]
+struct Re1000Module {
+    #[pin]
+    _driver: driver::Registration<pci::Adapter<Re1000>>,
+    _debugfs: DebugfsRoot,
+}
+
+impl InPlaceModule for Re1000Module {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        // SAFETY: Nothing else of the module runs during its initialisation.
+        unsafe { DEBUGFS_ROOT = Some(debugfs::Dir::new(c"re1000")) };
+        try_pin_init!(Self {
+            _driver <- driver::Registration::new(c"re1000", module),
+            _debugfs: DebugfsRoot,
+        })
+    }
+}
 
 struct Re1000;
 
@@ -35,7 +89,14 @@ struct Data<'bound> {
     /// First: no interrupt may reach the network device once it is unregistered.
     #[pin]
     irq: pci::Interrupt<'bound, Isr>,
+    /// No fault is injected, then no error reported, once the network device is gone.
+    _faults: Faults,
+    /// Holds the reporters, destroyed as it stops.
+    _watchdog: watchdog::Running,
     netdev: Registration<Nic>,
+    /// Registered as long as the network device, which keeps it too.
+    _port: Port,
+    _devlink: devlink::Registration<Instance>,
 }
 
 kernel::pci_device_table!(
@@ -62,14 +123,28 @@ impl pci::Driver for Re1000 {
             let hw = Hw::new(bar);
             hw.reset()?;
             let mac = hw.read_mac_address()?;
+            let version = hw.eeprom_read(EEPROM_VERSION_WORD)?;
             hw.setup_link().ok_or(ENODEV)?;
 
-            let netdev = Registration::<Nic>::new(pdev.as_ref(), |new| {
+            let devlink = devlink::Registration::new(pdev.as_ref(), Instance::new(&mac, version)?)?;
+            let port = Port::new(&devlink, 0, Flavour::Physical { number: 0 })?;
+            let netdev = Registration::<Nic>::new_on_port(pdev.as_ref(), &port, |new| {
                 new.set_mac_address(&mac)?;
                 new.set_features(Feature::Sg | Feature::HwCsum | Feature::Tso);
                 Ok(Nic::new(pdev.as_ref(), hw))
             })?;
-            let isr = Isr::new(ARef::from(netdev.device()));
+            let netref = ARef::from(netdev.device());
+            let tx = Reporter::new_on_port(&port, TxReporter::new(netref.clone()))?;
+            let hw = Reporter::new(&devlink, HwReporter::new(netref.clone()))?;
+            let watchdog = Watchdog::start(
+                netref.clone(),
+                Arc::new(tx, GFP_KERNEL)?,
+                Arc::new(hw, GFP_KERNEL)?,
+            )?;
+            // SAFETY: Set before the driver is registered, cleared after it is unregistered.
+            let root = unsafe { (*core::ptr::addr_of!(DEBUGFS_ROOT)).as_ref() }.ok_or(EINVAL)?;
+            let faults = Faults::new(root, pdev.as_ref().name(), &netref)?;
+            let isr = Isr::new(netref);
             dev_info!(
                 pdev,
                 "{}: {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",
@@ -89,19 +164,26 @@ impl pci::Driver for Re1000 {
                     c"re1000",
                     Ok::<_, Error>(isr),
                 ),
+                _faults: faults,
+                _watchdog: watchdog,
                 netdev,
+                _port: port,
+                _devlink: devlink,
             }? Error))
         })
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
+        let nic = this.netdev.data();
+        // No recovery starts the device again.
+        nic.state().lock().removing = true;
         // The device stops its DMA before the rings go.
-        this.netdev.data().hw().quiesce();
+        nic.hw().quiesce();
     }
 }
 
-kernel::module_pci_driver! {
-    type: Re1000,
+module! {
+    type: Re1000Module,
     name: "re1000",
     authors: ["Rust devlink health developers"],
     description: "Intel 82540EM (QEMU e1000) Ethernet driver in Rust",

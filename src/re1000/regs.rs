@@ -8,7 +8,9 @@ pub(crate) const BAR0_SIZE: usize = 0x20000;
 
 pub(crate) const CTRL: usize = 0x0000;
 pub(crate) const STATUS: usize = 0x0008;
+pub(crate) const EECD: usize = 0x0010;
 pub(crate) const EERD: usize = 0x0014;
+pub(crate) const CTRL_EXT: usize = 0x0018;
 pub(crate) const ICR: usize = 0x00c0;
 pub(crate) const ICS: usize = 0x00c8;
 pub(crate) const IMS: usize = 0x00d0;
@@ -24,10 +26,14 @@ pub(crate) const RING_HEAD: usize = 0x10;
 pub(crate) const RING_TAIL: usize = 0x18;
 pub(crate) const RDBAL: usize = 0x2800;
 pub(crate) const RDT: usize = RDBAL + RING_TAIL;
+pub(crate) const RDH: usize = RDBAL + RING_HEAD;
+pub(crate) const RDLEN: usize = RDBAL + RING_LEN_REG;
 pub(crate) const RDTR: usize = 0x2820;
 pub(crate) const RADV: usize = 0x282c;
 pub(crate) const TDBAL: usize = 0x3800;
 pub(crate) const TDT: usize = TDBAL + RING_TAIL;
+pub(crate) const TDH: usize = TDBAL + RING_HEAD;
+pub(crate) const TDLEN: usize = TDBAL + RING_LEN_REG;
 pub(crate) const TIDV: usize = 0x3820;
 pub(crate) const TADV: usize = 0x382c;
 pub(crate) const ITR: usize = 0x00c4;
@@ -36,6 +42,20 @@ pub(crate) const MTA_LEN: usize = 128;
 pub(crate) const RAL0: usize = 0x5400;
 pub(crate) const RAH0: usize = 0x5404;
 pub(crate) const RA_LEN: usize = 16;
+
+/// Statistics, cleared when read: CRC errors, receive errors, missed packets (no room in
+/// the FIFO), no receive buffer.
+pub(crate) const CRCERRS: usize = 0x4000;
+pub(crate) const RXERRC: usize = 0x400c;
+pub(crate) const MPC: usize = 0x4010;
+pub(crate) const RNBC: usize = 0x40a0;
+
+/// EEPROM word of the image version (major 15:12, minor 11:4, build 3:0).
+pub(crate) const EEPROM_VERSION_WORD: u32 = 5;
+
+/// PCI configuration space: the command register and its bus-master bit.
+pub(crate) const PCI_COMMAND: usize = 0x04;
+pub(crate) const PCI_COMMAND_MASTER: u16 = 1 << 2;
 
 pub(crate) const CTRL_ASDE: u32 = 1 << 5;
 pub(crate) const CTRL_SLU: u32 = 1 << 6;

@@ -75,6 +75,25 @@ impl<B> Ring<B> {
         (self.next_to_use + RING_LEN - self.next_to_clean) % RING_LEN
     }
 
+    /// The next descriptor the driver expects back from the device.
+    pub(crate) fn next_to_clean(&self) -> usize {
+        self.next_to_clean
+    }
+
+    /// The next descriptor the driver fills.
+    pub(crate) fn next_to_use(&self) -> usize {
+        self.next_to_use
+    }
+
+    /// The two words of descriptor `i` (modulo the ring's length), as the device sees them.
+    pub(crate) fn descriptor(&self, i: usize) -> Result<[u64; 2]> {
+        let i = i % RING_LEN;
+        Ok([
+            u64::from_le(io_read!(self.desc, [try: i * DESC_WORDS])),
+            self.status(i)?,
+        ])
+    }
+
     fn write_desc(&self, i: usize, addr: u64, rest: u64) -> Result {
         io_write!(self.desc, [try: i * DESC_WORDS], addr.to_le());
         io_write!(self.desc, [try: i * DESC_WORDS + 1], rest.to_le());

@@ -538,8 +538,18 @@ impl<T> NewDevice<T> {
 /// initialised `T` and whose operations are `T`'s.
 pub struct Registration<T: Operations> {
     dev: NonNull<bindings::net_device>,
+    /// The devlink port the device is linked to, kept registered as long as the device is.
+    _port: Option<LinkedPort>,
     _data: PhantomData<T>,
 }
+
+/// What keeps the devlink port of a device registered.
+#[cfg(CONFIG_NET_DEVLINK)]
+type LinkedPort = crate::sync::Arc<crate::devlink::port::PortInner>;
+
+/// Without devlink, a device has no port.
+#[cfg(not(CONFIG_NET_DEVLINK))]
+type LinkedPort = core::convert::Infallible;
 
 // SAFETY: The device may be unregistered from any thread; `T` is `Send`.
 unsafe impl<T: Operations> Send for Registration<T> {}
@@ -555,6 +565,39 @@ impl<T: Operations> Registration<T> {
     /// The device starts without carrier: the driver turns it on when it sees the link.
     /// Sleeps; takes the RTNL lock.
     pub fn new<I, E, F>(parent: &device::Device<device::Bound>, init: F) -> Result<Self>
+    where
+        F: FnOnce(&NewDevice<T>) -> Result<I>,
+        I: PinInit<T, E>,
+        Error: From<E>,
+    {
+        Self::register(parent, None, init)
+    }
+
+    /// As [`Registration::new`], for a device that is the network side of devlink port
+    /// `port` (`SET_NETDEV_DEVLINK_PORT()`): user space sees the port's type as Ethernet and
+    /// the interface's name in `devlink port show`, and the interface's `phys_port_name` and
+    /// `phys_switch_id` come from the port.
+    ///
+    /// The port stays registered as long as the device.
+    #[cfg(CONFIG_NET_DEVLINK)]
+    pub fn new_on_port<I, E, F>(
+        parent: &device::Device<device::Bound>,
+        port: &crate::devlink::port::Port,
+        init: F,
+    ) -> Result<Self>
+    where
+        F: FnOnce(&NewDevice<T>) -> Result<I>,
+        I: PinInit<T, E>,
+        Error: From<E>,
+    {
+        Self::register(parent, Some(port.inner().clone()), init)
+    }
+
+    fn register<I, E, F>(
+        parent: &device::Device<device::Bound>,
+        port: Option<LinkedPort>,
+        init: F,
+    ) -> Result<Self>
     where
         F: FnOnce(&NewDevice<T>) -> Result<I>,
         I: PinInit<T, E>,
@@ -617,6 +660,13 @@ impl<T: Operations> Registration<T> {
 
         // SAFETY: `dev` is valid and not registered.
         unsafe { bindings::netif_carrier_off(raw) };
+        #[cfg(CONFIG_NET_DEVLINK)]
+        if let Some(port) = &port {
+            // SAFETY: `dev` is valid and not registered; the port is registered and stays so
+            // while `port` is kept, which the registration does until the device is
+            // unregistered (`Drop`).
+            unsafe { (*raw).devlink_port = port.as_raw() };
+        }
         // SAFETY: `dev` is valid and set up; its private area holds an initialised `T`, which
         // its operations use from now on.
         if let Err(e) = to_result(unsafe { bindings::register_netdev(raw) }) {
@@ -628,6 +678,7 @@ impl<T: Operations> Registration<T> {
         // INVARIANT: Registered above, with an initialised `T` and `T`'s operations.
         Ok(Self {
             dev,
+            _port: port,
             _data: PhantomData,
         })
     }

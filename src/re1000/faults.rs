@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Fault injection, through debugfs: knobs that change the device, not the reporters, so that
+//! the watchdog finds the fault the way it would find a real one.
+//!
+//! Under `/sys/kernel/debug/re1000/<PCI address>/`:
+//! - `stall_tx` (write `1`): clears `TCTL.EN`; the transmit unit stops with descriptors pending;
+//! - `bus_master` (read, write `0` or `1`): the bus-master bit of the PCI command register;
+//!   cleared, the device does no more DMA;
+//! - `fail_recover` (read, write a boolean): the next recovery (of either reporter) fails.
+//!
+//! Other writes fail with `EINVAL` and change nothing.
+
+use kernel::{
+    debugfs::{Dir, File},
+    net::dev::Device,
+    prelude::*,
+    str::{kstrtobool_bytes, CString},
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+    },
+    uaccess::UserSliceReader,
+};
+
+use crate::{nic::Nic, regs::*};
+
+/// The longest value a knob takes, newline included.
+const MAX_LEN: usize = 8;
+
+/// Reads a boolean (`kstrtobool()`: `1`, `y`, `on` ...) written to a knob.
+fn read_bool(reader: &mut UserSliceReader) -> Result<bool> {
+    let mut buf = [0u8; MAX_LEN];
+    let len = reader.len();
+    if len == 0 || len > MAX_LEN {
+        return Err(EINVAL);
+    }
+    reader.read_slice(&mut buf[..len])?;
+    kstrtobool_bytes(&buf[..len])
+}
+
+type Netdev = ARef<Device<Nic>>;
+
+fn store_stall_tx(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
+    if !read_bool(reader)? {
+        return Err(EINVAL);
+    }
+    let nic = netdev.data();
+    let hw = nic.hw();
+    let tctl = hw.read(TCTL).ok_or(ENODEV)?;
+    hw.write(TCTL, tctl & !TCTL_EN).ok_or(ENODEV)
+}
+
+fn show_bus_master(netdev: &Netdev, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+    match netdev.data().hw().bus_master() {
+        Some(on) => writeln!(f, "{}", u8::from(on)),
+        None => writeln!(f, "gone"),
+    }
+}
+
+fn store_bus_master(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
+    let on = read_bool(reader)?;
+    netdev.data().hw().set_bus_master(on).ok_or(ENODEV)
+}
+
+fn flag(netdev: &Netdev) -> &Atomic<bool> {
+    netdev.data().get_ref().fail_next_recover()
+}
+
+fn show_fail_recover(netdev: &Netdev, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+    writeln!(f, "{}", if flag(netdev).load(Relaxed) { 'Y' } else { 'N' })
+}
+
+fn store_fail_recover(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
+    let on = read_bool(reader)?;
+    flag(netdev).store(on, Relaxed);
+    Ok(())
+}
+
+/// The knobs of a device; dropping them removes them.
+pub(crate) struct Faults {
+    // Files first, then their folder.
+    _files: [Pin<KBox<File<Netdev>>>; 3],
+    _dir: Dir,
+}
+
+impl Faults {
+    /// Adds the knobs of `netdev`'s device, named `name`, under `root`.
+    pub(crate) fn new(root: &Dir, name: &CStr, netdev: &Netdev) -> Result<Self> {
+        let dir = root.subdir(&CString::try_from(name)?);
+        let files = [
+            KBox::pin_init(
+                dir.write_callback_file(c"stall_tx", netdev.clone(), &store_stall_tx),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.read_write_callback_file(
+                    c"bus_master",
+                    netdev.clone(),
+                    &show_bus_master,
+                    &store_bus_master,
+                ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.read_write_callback_file(
+                    c"fail_recover",
+                    netdev.clone(),
+                    &show_fail_recover,
+                    &store_fail_recover,
+                ),
+                GFP_KERNEL,
+            )?,
+        ];
+        Ok(Self {
+            _files: files,
+            _dir: dir,
+        })
+    }
+}

@@ -1,0 +1,351 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# devlink health on the Rust e1000 driver (re1000), with QEMU's two e1000
+# NICs joined by a hub, one in each of two network namespaces: the devlink
+# instance, its info and port, the 'tx' and 'hw' reporters, and faults
+# injected into the device through debugfs while traffic flows (a stopped
+# transmit unit, bus mastering off, a recovery that fails), each found by the
+# driver's watchdog, reported (counters, state, trace event, 'devlink mon
+# health'), dumped and recovered, traffic resuming. RE1000_KO names the module
+# file.
+
+dir=$(dirname "$0")
+KSFT_LIB=${KSFT_LIB:-$dir/../../..}
+# shellcheck source=/dev/null
+. "$KSFT_LIB/kselftest/ktap_helpers.sh"
+# shellcheck source=../lib/expect.sh
+. "$dir/../lib/expect.sh"
+
+MAC_A=52:54:00:00:00:01
+MAC_B=52:54:00:00:00:02
+IP_A=192.168.77.1
+IP_B=192.168.77.2
+NS_A=re1000a
+NS_B=re1000b
+TR=/sys/kernel/tracing/instances/re1000_health
+MON=$(mktemp)
+DBG=/sys/kernel/debug/re1000
+BDF_A=
+BDF_B=
+
+cleanup() {
+	[ -z "${FLOOD:-}" ] || kill "$FLOOD" 2>/dev/null
+	[ -z "${MON_PID:-}" ] || kill "$MON_PID" 2>/dev/null
+	ip netns del $NS_A 2>/dev/null
+	ip netns del $NS_B 2>/dev/null
+	rm -f "$MON" "$MON.ping"
+	[ ! -d "$TR" ] || { echo 0 >"$TR/tracing_on"; rmdir "$TR"; } 2>/dev/null
+	grep -q '^re1000 ' /proc/modules && rmmod re1000
+}
+trap cleanup EXIT
+
+ifname() {
+	ip ${2:+-n "$2"} -j link show | jq -r ".[] | select(.address == \"$1\") | .ifname"
+}
+
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
+carrier() { [ "$(ip -n "$1" -j link show "$2" | jq -r '.[0].operstate')" = UP ]; }
+
+place() {
+	local dev
+	dev=$(ifname "$1")
+	[ -n "$dev" ] || { ktap_print_msg "no interface with MAC $1"; return 1; }
+	ip link set "$dev" netns "$2" && ip -n "$2" link set "$dev" name eth0 &&
+		ip -n "$2" addr add "$3/24" dev eth0 && ip -n "$2" link set eth0 up || return 1
+	wait_for 10 carrier "$2" eth0 || { ktap_print_msg "$1: no link in $2"; return 1; }
+}
+
+# ping COUNT: from A to B, no loss.
+pings() {
+	local out
+	out=$(ip netns exec $NS_A ping -q -c "$1" -i 0.05 -W 2 $IP_B 2>&1)
+	case $out in
+	*" 0% packet loss"*) ;;
+	*) ktap_print_msg "ping: $out"; return 1 ;;
+	esac
+}
+
+# Pings from A to B in the background, every 10 ms, until unflood; unflood
+# prints how many were lost.
+flood() {
+	ip netns exec $NS_A ping -i 0.01 -W 1 $IP_B >"$MON.ping" 2>&1 &
+	FLOOD=$!
+	sleep 0.5
+}
+
+unflood() {
+	kill -INT "$FLOOD" 2>/dev/null
+	wait "$FLOOD" 2>/dev/null
+	FLOOD=
+	sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$MON.ping"
+}
+
+# The reporter $2 of devlink handle $1, as JSON.
+reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
+
+field() { reporter "$1" "$2" | jq -r ".$3"; }
+
+# until REPORTER-HANDLE NAME JQ-FILTER: wait up to 10 s for the filter to hold.
+until_reporter() {
+	local end=$((SECONDS + 10)) json
+	while :; do
+		json=$(reporter "$1" "$2")
+		jq -e "$3" >/dev/null <<<"$json" && return 0
+		[ $SECONDS -lt $end ] || break
+		sleep 0.2
+	done
+	ktap_print_msg "not ($3) in: $json"
+	return 1
+}
+
+trace_on() {
+	[ -d $TR ] || mkdir $TR || return 1
+	echo >$TR/trace
+	echo 1 >$TR/events/devlink/devlink_health_report/enable &&
+		echo 1 >$TR/events/devlink/devlink_health_reporter_state_update/enable
+}
+
+mon_on() {
+	devlink mon health >"$MON" 2>&1 &
+	MON_PID=$!
+	sleep 0.3
+}
+
+mon_off() {
+	kill "$MON_PID" 2>/dev/null
+	wait "$MON_PID" 2>/dev/null
+	MON_PID=
+}
+
+test_load() {
+	insmod "${RE1000_KO:?}" || return 1
+	wait_for 5 test -n "$(ifname $MAC_A)" && wait_for 5 test -n "$(ifname $MAC_B)" || return 1
+	BDF_A=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
+	BDF_B=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_B)/device")")
+	expect "[.dev | keys[]] | index(\"pci/$BDF_A\") != null and
+		index(\"pci/$BDF_B\") != null" "$(devlink -j dev show)"
+}
+
+test_info() {
+	expect ".info[\"pci/$BDF_A\"] | .driver == \"re1000\" and
+		.serial_number == \"$MAC_A\" and .versions.fixed[\"asic.id\"] == \"82540EM\" and
+		(.versions.stored[\"fw.eeprom\"] | test(\"^[0-9]+\\\\.[0-9]+-[0-9]+$\"))" \
+		"$(devlink -j dev info pci/$BDF_A)" &&
+		expect ".info[\"pci/$BDF_B\"].serial_number == \"$MAC_B\"" \
+			"$(devlink -j dev info pci/$BDF_B)"
+}
+
+# The port is physical, of type Ethernet, with the interface as its netdev.
+test_port() {
+	local dev name
+	dev=$(ifname $MAC_A)
+	name=$(cat "/sys/class/net/$dev/phys_port_name")
+	expect ".port[\"pci/$BDF_A/0\"] | .type == \"eth\" and .flavour == \"physical\" and
+		.netdev == \"$dev\"" "$(devlink -j port show pci/$BDF_A/0)" &&
+		[ "$name" = p0 ] || { ktap_print_msg "phys_port_name: $name"; return 1; }
+}
+
+test_reporters() {
+	ip netns add $NS_A && ip netns add $NS_B &&
+		place $MAC_A $NS_A $IP_A && place $MAC_B $NS_B $IP_B && pings 10 || return 1
+	expect '.state == "healthy" and .grace_period == 10000 and .auto_recover and
+		.auto_dump and .error == 0' "$(reporter pci/$BDF_A hw)" &&
+		expect '.state == "healthy" and .grace_period == 1000 and .auto_recover and
+			.auto_dump and .error == 0' "$(reporter pci/$BDF_A/0 tx)" &&
+		expect "[.health | to_entries[] | select(.key | startswith(\"pci/$BDF_A\"))
+			| .value[].reporter] | sort == [\"hw\", \"tx\"]" "$(devlink -j health show)"
+}
+
+test_diagnose() {
+	expect '.link_up and .speed == 1000 and .duplex == "full" and .bus_master and
+		.resets == 0 and .crc_errors == 0' \
+		"$(devlink -j health diagnose pci/$BDF_A reporter hw)" &&
+		expect '.up and (.queue_stopped | not) and .tctl_en and .tx_resets == 0 and
+			.head == .tail' "$(devlink -j health diagnose pci/$BDF_A/0 reporter tx)"
+}
+
+# The dump of a reporter with no dump stored is the live state.
+test_live_dump() {
+	devlink health dump clear pci/$BDF_A reporter hw &&
+		expect '.bus_master and .registers.TCTL > 0 and (.registers.STATUS % 4) >= 2 and
+			(has("cause") | not)' \
+			"$(devlink -j health dump show pci/$BDF_A reporter hw)" &&
+		devlink health dump clear pci/$BDF_A reporter hw &&
+		expect '.ring.tctl_en and (.ring.descriptors | length) == 5' \
+			"$(devlink -j health dump show pci/$BDF_A/0 reporter tx)" &&
+		devlink health dump clear pci/$BDF_A/0 reporter tx
+}
+
+# Stops the transmit unit of A while pings flow: the watchdog reports the
+# stall, the ring is reset, pings flow again; the dump holds what the
+# watchdog saw.
+test_tx_stall() {
+	local sent got
+	trace_on && mon_on || return 1
+	flood
+	echo 1 >$DBG/$BDF_A/stall_tx || { unflood; mon_off; return 1; }
+	until_reporter pci/$BDF_A/0 tx '.error == 1 and .recover == 1 and .state == "healthy"'
+	local rc=$?
+	sleep 1
+	read -r sent got <<<"$(unflood)"
+	mon_off
+	[ $rc = 0 ] || return 1
+	ktap_print_msg "tx stall: $((sent - got)) of $sent pings (10 ms apart) lost"
+	grep -q "devlink_health_report: .*dev_name=$BDF_A .*reporter_name=tx: TX ring stalled" \
+		$TR/trace || { ktap_print_msg "trace: $(cat $TR/trace)"; return 1; }
+	grep -q "reporter tx" "$MON" && grep -q "state error" "$MON" &&
+		grep -q "state healthy" "$MON" || { ktap_print_msg "mon: $(cat "$MON")"; return 1; }
+	expect '.cause == "no progress" and .stuck_ms >= 1000 and .ring.pending > 0 and
+		(.ring.tctl_en | not) and .ring.head != .ring.tail' \
+		"$(devlink -j health dump show pci/$BDF_A/0 reporter tx)" &&
+		expect '.tx_resets == 1 and .tctl_en' \
+			"$(devlink -j health diagnose pci/$BDF_A/0 reporter tx)" &&
+		[ $((sent - got)) -lt $((sent / 2)) ] && pings 20
+}
+
+# With auto_recover off the ring stays stalled, in error, until a manual
+# recover; the stack's transmit timeout (the queue stopped by byte queue
+# limits) is seen meanwhile.
+test_tx_manual() {
+	local timeouts
+	devlink health set pci/$BDF_A/0 reporter tx auto_recover false || return 1
+	devlink health dump clear pci/$BDF_A/0 reporter tx
+	timeouts=$(devlink -j health diagnose pci/$BDF_A/0 reporter tx | jq .tx_timeouts)
+	flood
+	echo 1 >$DBG/$BDF_A/stall_tx || { unflood; return 1; }
+	until_reporter pci/$BDF_A/0 tx '.error == 2 and .state == "error"' || { unflood; return 1; }
+	# The queue fills, stops, and the stack times it out after 5 s.
+	local end=$((SECONDS + 15))
+	until expect ".tx_timeouts > $timeouts" \
+		"$(devlink -j health diagnose pci/$BDF_A/0 reporter tx)" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] ||
+			{ unflood; ktap_print_msg "no transmit timeout"; return 1; }
+		sleep 0.5
+	done
+	unflood >/dev/null
+	expect '.state == "error" and .recover == 1' "$(reporter pci/$BDF_A/0 tx)" &&
+		expect '.pending > 0 and (.tctl_en | not)' \
+			"$(devlink -j health diagnose pci/$BDF_A/0 reporter tx)" || return 1
+	devlink health recover pci/$BDF_A/0 reporter tx &&
+		expect '.state == "healthy" and .recover == 2' "$(reporter pci/$BDF_A/0 tx)" &&
+		devlink health set pci/$BDF_A/0 reporter tx auto_recover true && pings 20
+}
+
+# Bus mastering off: no more DMA; the watchdog reports 'hw', whose recovery
+# resets the device and enables it again.
+test_bus_master() {
+	local sent got
+	devlink health dump clear pci/$BDF_A reporter hw
+	flood
+	echo 0 >$DBG/$BDF_A/bus_master || { unflood; return 1; }
+	until_reporter pci/$BDF_A hw '.error == 1 and .recover == 1 and .state == "healthy"' ||
+		{ unflood; return 1; }
+	wait_for 10 carrier $NS_A eth0
+	sleep 1
+	read -r sent got <<<"$(unflood)"
+	ktap_print_msg "bus mastering off: $((sent - got)) of $sent pings (10 ms apart) lost"
+	[ "$(cat $DBG/$BDF_A/bus_master)" = 1 ] || return 1
+	expect '.cause == "bus mastering disabled" and (.bus_master | not) and
+		.registers.TCTL > 0' "$(devlink -j health dump show pci/$BDF_A reporter hw)" &&
+		expect '.resets == 1 and .bus_master and .link_up' \
+			"$(devlink -j health diagnose pci/$BDF_A reporter hw)" && pings 20
+}
+
+# 'devlink health test' makes an event that goes the way of a real one.
+test_hw_test() {
+	devlink health dump clear pci/$BDF_B reporter hw &&
+		devlink health test pci/$BDF_B reporter hw || return 1
+	until_reporter pci/$BDF_B hw '.error == 1 and .recover == 1 and .state == "healthy"' &&
+		expect '.cause == "test event"' \
+			"$(devlink -j health dump show pci/$BDF_B reporter hw)" &&
+		wait_for 10 carrier $NS_B eth0 && pings 10
+}
+
+# A recovery made to fail leaves the reporter in error (automatic or manual);
+# the next one works. The graceful period is set to 0 so that the event
+# right after the previous test's is recovered.
+test_fail_recover() {
+	devlink health set pci/$BDF_B reporter hw grace_period 0 &&
+		expect '.grace_period == 0' "$(reporter pci/$BDF_B hw)" || return 1
+	echo 1 >$DBG/$BDF_B/fail_recover && [ "$(cat $DBG/$BDF_B/fail_recover)" = Y ] &&
+		devlink health test pci/$BDF_B reporter hw &&
+		until_reporter pci/$BDF_B hw \
+			'.error == 2 and .recover == 1 and .state == "error"' &&
+		[ "$(cat $DBG/$BDF_B/fail_recover)" = N ] || return 1
+	echo y >$DBG/$BDF_B/fail_recover &&
+		fails "recover set to fail by fault injection" \
+			devlink health recover pci/$BDF_B reporter hw &&
+		expect '.state == "error" and .recover == 1' "$(reporter pci/$BDF_B hw)" &&
+		devlink health recover pci/$BDF_B reporter hw &&
+		expect '.state == "healthy" and .recover == 2' "$(reporter pci/$BDF_B hw)" &&
+		devlink health set pci/$BDF_B reporter hw grace_period 10000 &&
+		wait_for 10 carrier $NS_B eth0 && pings 10
+}
+
+# Bad writes to the knobs fail with EINVAL and change nothing: no report, the
+# stored dump kept.
+test_bad_input() {
+	local before
+	before=$(devlink -j health dump show pci/$BDF_A reporter hw) || return 1
+	fails "Invalid argument" bash -c "echo maybe >$DBG/$BDF_A/bus_master" &&
+		fails "Invalid argument" bash -c "echo 0 >$DBG/$BDF_A/stall_tx" &&
+		fails "Invalid argument" bash -c "echo yesyesyesyes >$DBG/$BDF_A/fail_recover" ||
+		return 1
+	sleep 1.5
+	[ "$(cat $DBG/$BDF_A/bus_master)" = 1 ] && [ "$(cat $DBG/$BDF_A/fail_recover)" = N ] &&
+		expect '.error == 1' "$(reporter pci/$BDF_A hw)" &&
+		[ "$(devlink -j health dump show pci/$BDF_A reporter hw)" = "$before" ] &&
+		fails "Operation not supported" devlink health test pci/$BDF_A/0 reporter tx &&
+		fails "Invalid argument" devlink health diagnose pci/$BDF_A/0 reporter nope
+}
+
+test_dump_clear() {
+	devlink health dump clear pci/$BDF_A reporter hw &&
+		expect '(has("dump_ts") | not)' "$(reporter pci/$BDF_A hw)"
+}
+
+# Unloading while a stall is being found and recovered.
+test_unload_busy() {
+	flood
+	echo 1 >$DBG/$BDF_A/stall_tx
+	sleep 1.2
+	rmmod re1000
+	local rc=$?
+	unflood >/dev/null
+	[ $rc = 0 ] && [ ! -e $DBG ] && [ -z "$(devlink dev show | grep pci/)" ]
+}
+
+ktap_print_header
+[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+for cmd in ip jq ping devlink; do
+	command -v $cmd >/dev/null || { ktap_skip_all "$cmd needed"; exit "$KSFT_SKIP"; }
+done
+if grep -q '^e1000 ' /proc/modules; then
+	ktap_skip_all "the C e1000 driver is loaded"
+	exit "$KSFT_SKIP"
+fi
+ktap_set_plan 14
+ktap_test_result "load: a devlink instance per NIC" test_load
+ktap_test_result "dev info: driver, serial from the MAC, EEPROM version" test_info
+ktap_test_result "port: physical, Ethernet, linked to the interface" test_port
+ktap_test_result "reporters hw and tx, healthy, with their periods" test_reporters
+ktap_test_result "diagnose: live link and ring state" test_diagnose
+ktap_test_result "dump with none stored: the live state" test_live_dump
+ktap_test_result "TX stall: reported, traced, notified, dumped, recovered" test_tx_stall
+ktap_test_result "TX stall, auto_recover off: error until a manual recover" test_tx_manual
+ktap_test_result "bus mastering off: hw reported, device reset" test_bus_master
+ktap_test_result "devlink health test: the same flow" test_hw_test
+ktap_test_result "fail_recover: the next recovery fails, then works" test_fail_recover
+ktap_test_result "bad knob input: EINVAL, nothing changed" test_bad_input
+ktap_test_result "dump clear" test_dump_clear
+ktap_test_result "unload during a stall" test_unload_busy
+ktap_finished
