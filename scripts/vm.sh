@@ -58,14 +58,36 @@ append="log_buf_len=8M ${VM_APPEND:-}"
 append="no5lvl $append"
 # Two e1000 NICs joined by a QEMU hub, for the Rust NIC driver: their traffic
 # stays inside QEMU. udev would bind them to the C e1000 module, which is
-# kept for an explicit insmod (its peer figures in 'make bench').
-nics="-netdev hubport,id=n1,hubid=0 -device e1000,netdev=n1,mac=52:54:00:00:00:01"
-nics="$nics -netdev hubport,id=n2,hubid=0 -device e1000,netdev=n2,mac=52:54:00:00:00:02"
+# kept for an explicit insmod (its peer figures in 'make bench'). The first
+# sits in a PCIe root port, where it can be unplugged (QMP device_del of
+# nic1); the QMP socket is qmp.sock in OUTDIR.
+nics="-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1"
+nics="$nics -netdev hubport,id=n1,hubid=0"
+nics="$nics -device e1000,id=nic1,bus=rp1,netdev=n1,mac=52:54:00:00:00:01"
+nics="$nics -netdev hubport,id=n2,hubid=0 -device e1000,id=nic2,netdev=n2,mac=52:54:00:00:00:02"
+nics="$nics -qmp unix:$out/qmp.sock,server=on,wait=off"
 append="modprobe.blacklist=e1000 $append"
 # The benchmark kernel runs as production kernels do.
 if [ "$RDL_PROFILE" = test ] && ! grep -q '^CONFIG_KASAN=y' "$BUILD/.config"; then
 	append="slub_debug=FZPU $append"
 fi
+
+# QMP for the guest: it writes commands (JSON, one per line) to
+# OUTDIR/qmp.req; the replies, and the events seen meanwhile, come back in
+# OUTDIR/qmp.rep.
+qmp_agent() {
+	while sleep 0.2; do
+		[ -f "$out/qmp.req" ] || continue
+		mv "$out/qmp.req" "$out/qmp.run"
+		{ echo '{"execute":"qmp_capabilities"}'; cat "$out/qmp.run"; } |
+			socat -t 2 - "UNIX-CONNECT:$out/qmp.sock" >"$out/qmp.tmp" 2>&1
+		mv "$out/qmp.tmp" "$out/qmp.rep"
+	done
+}
+rm -f "$out"/qmp.*
+qmp_agent &
+agent=$!
+trap 'kill $agent 2>/dev/null' EXIT
 
 set +e
 timeout "${VM_TIMEOUT:-2400}" vng --run "$IMAGE" --user root "${accel[@]}" \

@@ -18,6 +18,8 @@ set -a
 . "$OUT/env.sh"
 set +a
 export KSFT_LIB=$KSRC/tools/testing/selftests
+# QMP of the VM (scripts/vm.sh), for tests that unplug devices.
+export RDL_QMP_DIR=$OUT
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 dmesg >"$OUT/boot-dmesg.txt"

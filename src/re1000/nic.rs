@@ -249,6 +249,16 @@ impl Nic {
         let _ = self.rx.lock().clear();
     }
 
+    /// Stops the device for good, as the driver is unbound: no recovery, `open` or poll starts
+    /// it again, and it masks its interrupts, which a poll would otherwise unmask after the
+    /// handler is freed (a storm on a shared line).
+    pub(crate) fn begin_removal(&self) {
+        let mut state = self.state.lock();
+        state.removing = true;
+        self.napi.disable();
+        self.hw.quiesce();
+    }
+
     /// Resets the transmit ring of a running interface: the queue and the poll are stopped,
     /// the transmit unit disabled, the packets in the ring dropped, and the unit set up again
     /// with the empty ring. Traffic resumes; the interface stays registered and up.

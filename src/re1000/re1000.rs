@@ -174,11 +174,8 @@ impl pci::Driver for Re1000 {
     }
 
     fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&Self::Data<'bound>>) {
-        let nic = this.netdev.data();
-        // No recovery starts the device again.
-        nic.state().lock().removing = true;
-        // The device stops its DMA before the rings go.
-        nic.hw().quiesce();
+        // The device stops its DMA before the rings go, and its interrupts before the handler.
+        this.netdev.data().begin_removal();
     }
 }
 

@@ -313,6 +313,39 @@ test_dump_clear() {
 		expect '(has("dump_ts") | not)' "$(reporter pci/$BDF_A hw)"
 }
 
+# qmp COMMAND: has the VM's monitor run a QMP command (JSON); fails on an
+# error answer.
+qmp() {
+	rm -f "$RDL_QMP_DIR/qmp.rep"
+	echo "$1" >"$RDL_QMP_DIR/qmp.req"
+	wait_for 15 test -f "$RDL_QMP_DIR/qmp.rep" || { ktap_print_msg "QMP: no answer"; return 1; }
+	! grep -q '"error"' "$RDL_QMP_DIR/qmp.rep" ||
+		{ ktap_print_msg "QMP: $(cat "$RDL_QMP_DIR/qmp.rep")"; return 1; }
+}
+
+# The device of A is unplugged from its PCIe slot (QMP device_del; the
+# guest unbinds the driver and ejects the device) while pings flow: the
+# driver lets go of it without a splat (RDL_QMP_DIR: where scripts/vm.sh
+# passes QMP commands on), its devlink instance and knobs go
+# with it, and B keeps working. Plugged back, the device is probed again.
+test_hot_unplug() {
+	flood
+	qmp '{"execute": "device_del", "arguments": {"id": "nic1"}}' || { unflood; return 1; }
+	wait_for 20 test ! -e "/sys/bus/pci/devices/$BDF_A"
+	local rc=$?
+	unflood >/dev/null
+	[ $rc = 0 ] || { ktap_print_msg "$BDF_A still there"; return 1; }
+	[ ! -e "$DBG/$BDF_A" ] && ! devlink dev show | grep -q "pci/$BDF_A" &&
+		[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
+	expect '.state == "healthy"' "$(reporter pci/$BDF_B hw)" || return 1
+	qmp '{"execute": "device_add", "arguments": {"driver": "e1000", "id": "nic1",
+		"bus": "rp1", "netdev": "n1", "mac": "'$MAC_A'"}}' || return 1
+	wait_for 20 test -n "$(ifname $MAC_A)" || { ktap_print_msg "not probed again"; return 1; }
+	BDF_A=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
+	expect '.state == "healthy" and .error == 0' "$(reporter pci/$BDF_A hw)" &&
+		place $MAC_A $NS_A $IP_A && pings 10
+}
+
 # Unloading while a stall is being found and recovered.
 test_unload_busy() {
 	flood
@@ -333,7 +366,7 @@ if grep -q '^e1000 ' /proc/modules; then
 	ktap_skip_all "the C e1000 driver is loaded"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 14
+ktap_set_plan 15
 ktap_test_result "load: a devlink instance per NIC" test_load
 ktap_test_result "dev info: driver, serial from the MAC, EEPROM version" test_info
 ktap_test_result "port: physical, Ethernet, linked to the interface" test_port
@@ -347,5 +380,10 @@ ktap_test_result "devlink health test: the same flow" test_hw_test
 ktap_test_result "fail_recover: the next recovery fails, then works" test_fail_recover
 ktap_test_result "bad knob input: EINVAL, nothing changed" test_bad_input
 ktap_test_result "dump clear" test_dump_clear
+if [ -n "${RDL_QMP_DIR:-}" ]; then
+	ktap_test_result "PCI hot-unplug while traffic flows, then plugged back" test_hot_unplug
+else
+	ktap_test_skip "PCI hot-unplug: no QMP (RDL_QMP_DIR), not in the test VM"
+fi
 ktap_test_result "unload during a stall" test_unload_busy
 ktap_finished
