@@ -87,8 +87,8 @@ table() {
 				delete a
 				for (i = 1; i <= n[k]; i++) a[i] = v[k, i]
 				sort(a, n[k])
-				printf "%-40s %21s %10.2f/%-10.2f (no C counterpart)\n", label[name], "-",
-					a[1], med(a, n[k])
+				printf "%-40s %21s %10.2f/%-10.2f (no C counterpart)\n",
+					label[name], "-", a[1], med(a, n[k])
 				continue
 			}
 			nic = name ~ /^tcp/

@@ -247,7 +247,9 @@ poll_us_per_s() {
 		for (i = 2; i <= NF; i++)
 			if ($i == ev) { t = $(i - 1); sub(/:$/, "", t); return t }
 	}
-	function work(    w) { w = $0; sub(/.*work struct /, "", w); sub(/[: ].*/, "", w); return w }
+	function work(    w) {
+		w = $0; sub(/.*work struct /, "", w); sub(/[: ].*/, "", w); return w
+	}
 	/workqueue_execute_start:/ && /re1000/ { start[work()] = stamp("workqueue_execute_start:") }
 	/workqueue_execute_end:/ {
 		w = work()
