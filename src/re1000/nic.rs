@@ -285,7 +285,9 @@ impl Nic {
         self.napi.enable();
         started.ok_or(ENODEV)?;
         dev.wake_queue();
-        // Completions the device signalled meanwhile are found by the poll.
+        // The handler masks the interrupts and leaves unmasking them to the poll, which was
+        // disabled: unmask them, and have the poll run to find what completed meanwhile.
+        self.hw.write(IMS, INT_MASK).ok_or(ENODEV)?;
         self.hw.write(ICS, INT_TXDW);
         Ok(())
     }

@@ -579,6 +579,55 @@ impl<T: Operations> Registration<T> {
     /// `phys_switch_id` come from the port.
     ///
     /// The port stays registered as long as the device.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{
+    ///     c_str, device, devlink,
+    ///     devlink::port::{Flavour, Port},
+    ///     faux,
+    ///     net::dev::{self, Device, Registration},
+    ///     net::skbuff::SkBuff,
+    ///     prelude::*,
+    /// };
+    ///
+    /// struct Nic;
+    ///
+    /// #[vtable]
+    /// impl dev::Operations for Nic {
+    ///     const DRIVER: &'static CStr = c_str!("nic");
+    ///
+    ///     fn start_xmit(&self, _dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+    ///         drop(skb);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// struct Switch;
+    ///
+    /// #[vtable]
+    /// impl devlink::Operations for Switch {}
+    ///
+    /// let fdev = faux::Registration::new(c_str!("rust-netdev-port-doc"), None)?;
+    /// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
+    /// let dl = devlink::Registration::new(parent, Switch)?;
+    /// let port = Port::new(&dl, 0, Flavour::Physical { number: 0 })?;
+    /// let netdev = Registration::<Nic>::new_on_port(parent, &port, |new| {
+    ///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 2])?;
+    ///     Ok(Nic)
+    /// })?;
+    ///
+    /// // The device keeps the port: its index stays taken after the port is dropped ...
+    /// drop(port);
+    /// assert_eq!(Port::new(&dl, 0, Flavour::Physical { number: 0 }).err(), Some(EBUSY));
+    ///
+    /// // ... until the device is unregistered.
+    /// drop(netdev);
+    /// let port = Port::new(&dl, 0, Flavour::Physical { number: 0 })?;
+    /// # drop(port);
+    /// # Ok::<(), Error>(())
+    /// ```
     #[cfg(CONFIG_NET_DEVLINK)]
     pub fn new_on_port<I, E, F>(
         parent: &device::Device<device::Bound>,

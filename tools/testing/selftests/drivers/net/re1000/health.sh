@@ -16,13 +16,9 @@ KSFT_LIB=${KSFT_LIB:-$dir/../../..}
 . "$KSFT_LIB/kselftest/ktap_helpers.sh"
 # shellcheck source=../lib/expect.sh
 . "$dir/../lib/expect.sh"
+# shellcheck source=lib.sh
+. "$dir/lib.sh"
 
-MAC_A=52:54:00:00:00:01
-MAC_B=52:54:00:00:00:02
-IP_A=192.168.77.1
-IP_B=192.168.77.2
-NS_A=re1000a
-NS_B=re1000b
 TR=/sys/kernel/tracing/instances/re1000_health
 MON=$(mktemp)
 DBG=/sys/kernel/debug/re1000
@@ -39,40 +35,6 @@ cleanup() {
 	grep -q '^re1000 ' /proc/modules && rmmod re1000
 }
 trap cleanup EXIT
-
-ifname() {
-	ip ${2:+-n "$2"} -j link show | jq -r ".[] | select(.address == \"$1\") | .ifname"
-}
-
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.2
-	done
-}
-
-carrier() { [ "$(ip -n "$1" -j link show "$2" | jq -r '.[0].operstate')" = UP ]; }
-
-place() {
-	local dev
-	dev=$(ifname "$1")
-	[ -n "$dev" ] || { ktap_print_msg "no interface with MAC $1"; return 1; }
-	ip link set "$dev" netns "$2" && ip -n "$2" link set "$dev" name eth0 &&
-		ip -n "$2" addr add "$3/24" dev eth0 && ip -n "$2" link set eth0 up || return 1
-	wait_for 10 carrier "$2" eth0 || { ktap_print_msg "$1: no link in $2"; return 1; }
-}
-
-# ping COUNT: from A to B, no loss.
-pings() {
-	local out
-	out=$(ip netns exec $NS_A ping -q -c "$1" -i 0.05 -W 2 $IP_B 2>&1)
-	case $out in
-	*" 0% packet loss"*) ;;
-	*) ktap_print_msg "ping: $out"; return 1 ;;
-	esac
-}
 
 # Pings from A to B in the background, every 10 ms, until unflood; unflood
 # prints how many were lost.
@@ -156,7 +118,7 @@ test_port() {
 
 test_reporters() {
 	ip netns add $NS_A && ip netns add $NS_B &&
-		place $MAC_A $NS_A $IP_A && place $MAC_B $NS_B $IP_B && pings 10 || return 1
+		place_both && pings 10 || return 1
 	expect '.state == "healthy" and .grace_period == 10000 and .auto_recover and
 		.auto_dump and .error == 0' "$(reporter pci/$BDF_A hw)" &&
 		expect '.state == "healthy" and .grace_period == 1000 and .auto_recover and
@@ -254,6 +216,8 @@ test_bus_master() {
 	read -r sent got <<<"$(unflood)"
 	ktap_print_msg "bus mastering off: $((sent - got)) of $sent pings (10 ms apart) lost"
 	[ "$(cat $DBG/$BDF_A/bus_master)" = 1 ] || return 1
+	grep -q "devlink_health_report: .*dev_name=$BDF_A .*reporter_name=hw: bus mastering" \
+		$TR/trace || { ktap_print_msg "trace: $(grep hw $TR/trace)"; return 1; }
 	expect '.cause == "bus mastering disabled" and (.bus_master | not) and
 		.registers.TCTL > 0' "$(devlink -j health dump show pci/$BDF_A reporter hw)" &&
 		expect '.resets == 1 and .bus_master and .link_up' \

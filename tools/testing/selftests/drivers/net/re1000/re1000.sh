@@ -13,13 +13,9 @@ KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
 . "$KSFT_LIB/kselftest/ktap_helpers.sh"
 # shellcheck source=../lib/expect.sh
 . "$(dirname "$0")/../lib/expect.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-MAC_A=52:54:00:00:00:01
-MAC_B=52:54:00:00:00:02
-IP_A=192.168.77.1
-IP_B=192.168.77.2
-NS_A=re1000a
-NS_B=re1000b
 DRV=/sys/bus/pci/drivers/re1000
 TMP=$(mktemp -d)
 TRACE=/sys/kernel/tracing/instances/re1000
@@ -34,48 +30,6 @@ cleanup() {
 trap cleanup EXIT
 
 load() { insmod "${RE1000_KO:?}"; }
-
-# The interface with MAC $1 in namespace $2 (empty: the initial one).
-ifname() {
-	ip ${2:+-n "$2"} -j link show | jq -r ".[] | select(.address == \"$1\") | .ifname"
-}
-
-# wait_for SECONDS COMMAND...: until the command succeeds.
-wait_for() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.2
-	done
-}
-
-carrier() { [ "$(ip -n "$1" -j link show "$2" | jq -r '.[0].operstate')" = UP ]; }
-
-# Moves the NIC with MAC $1 into namespace $2 with address $3, and brings it up.
-place() {
-	local dev
-	dev=$(ifname "$1")
-	if [ -z "$dev" ]; then
-		ktap_print_msg "no interface with MAC $1"
-		return 1
-	fi
-	ip link set "$dev" netns "$2" && ip -n "$2" link set "$dev" name eth0 &&
-		ip -n "$2" addr add "$3/24" dev eth0 && ip -n "$2" link set eth0 up || return 1
-	wait_for 10 carrier "$2" eth0 || { ktap_print_msg "$1: no link in $2"; return 1; }
-}
-
-place_both() { place $MAC_A $NS_A $IP_A && place $MAC_B $NS_B $IP_B; }
-
-# ping COUNT: from A to B, no loss.
-pings() {
-	local out
-	out=$(ip netns exec $NS_A ping -q -c "$1" -i 0.05 -W 2 $IP_B 2>&1)
-	case $out in
-	*" 0% packet loss"*) ;;
-	*) ktap_print_msg "ping: $out"; return 1 ;;
-	esac
-}
 
 # The counter $2 (rx_packets ...) of eth0 in namespace $1.
 counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
