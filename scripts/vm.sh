@@ -73,14 +73,14 @@ if [ "$RDL_PROFILE" = test ] && ! grep -q '^CONFIG_KASAN=y' "$BUILD/.config"; th
 fi
 
 # QMP for the guest: it writes commands (JSON, one per line) to
-# OUTDIR/qmp.req; the replies, and the events seen meanwhile, come back in
-# OUTDIR/qmp.rep.
+# OUTDIR/qmp.req (whole: written under another name, then renamed); the
+# answers, and the events seen meanwhile, come back in OUTDIR/qmp.rep.
 qmp_agent() {
 	while sleep 0.2; do
 		[ -f "$out/qmp.req" ] || continue
 		mv "$out/qmp.req" "$out/qmp.run"
-		{ echo '{"execute":"qmp_capabilities"}'; cat "$out/qmp.run"; } |
-			socat -t 2 - "UNIX-CONNECT:$out/qmp.sock" >"$out/qmp.tmp" 2>&1
+		python3 "$TOP/scripts/qmp.py" "$out/qmp.sock" <"$out/qmp.run" >"$out/qmp.tmp" 2>&1 ||
+			echo '{"error": "qmp.py failed"}' >>"$out/qmp.tmp"
 		mv "$out/qmp.tmp" "$out/qmp.rep"
 	done
 }

@@ -7,6 +7,9 @@
 //! - `stall_tx` (write `1`): clears `TCTL.EN`; the transmit unit stops with descriptors pending;
 //! - `bus_master` (read, write `0` or `1`): the bus-master bit of the PCI command register;
 //!   cleared, the device does no more DMA;
+//! - `mem_decode` (read, write `0` or `1`): the memory-decoding bit of the PCI command
+//!   register; cleared, the device no longer answers at its registers (QEMU reads zero there,
+//!   hardware all ones), as if it had left the bus;
 //! - `fail_recover` (read, write a boolean): the next recovery (of either reporter) fails.
 //!
 //! Other writes fail with `EINVAL` and change nothing.
@@ -51,16 +54,19 @@ fn store_stall_tx(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
     hw.write(TCTL, tctl & !TCTL_EN).ok_or(ENODEV)
 }
 
-fn show_bus_master(netdev: &Netdev, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
-    match netdev.data().hw().bus_master() {
+fn show_command<const BIT: u16>(
+    netdev: &Netdev,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    match netdev.data().hw().command(BIT) {
         Some(on) => writeln!(f, "{}", u8::from(on)),
         None => writeln!(f, "gone"),
     }
 }
 
-fn store_bus_master(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
+fn store_command<const BIT: u16>(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
     let on = read_bool(reader)?;
-    netdev.data().hw().set_bus_master(on).ok_or(ENODEV)
+    netdev.data().hw().set_command(BIT, on).ok_or(ENODEV)
 }
 
 fn flag(netdev: &Netdev) -> &Atomic<bool> {
@@ -80,7 +86,7 @@ fn store_fail_recover(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
 /// The knobs of a device; dropping them removes them.
 pub(crate) struct Faults {
     // Files first, then their folder.
-    _files: [Pin<KBox<File<Netdev>>>; 3],
+    _files: [Pin<KBox<File<Netdev>>>; 4],
     _dir: Dir,
 }
 
@@ -97,8 +103,17 @@ impl Faults {
                 dir.read_write_callback_file(
                     c"bus_master",
                     netdev.clone(),
-                    &show_bus_master,
-                    &store_bus_master,
+                    &show_command::<PCI_COMMAND_MASTER>,
+                    &store_command::<PCI_COMMAND_MASTER>,
+                ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.read_write_callback_file(
+                    c"mem_decode",
+                    netdev.clone(),
+                    &show_command::<PCI_COMMAND_MEMORY>,
+                    &store_command::<PCI_COMMAND_MEMORY>,
                 ),
                 GFP_KERNEL,
             )?,

@@ -184,6 +184,9 @@ pub(crate) enum HwCause {
     NotResponding,
     /// Bus mastering is off in the command register, which the driver set at probe.
     BusMasterOff,
+    /// The MAC of a running interface has reception off: it lost its set-up (reset behind
+    /// the driver's back), or reads zero as when its memory decoding is off.
+    LostSetup,
     /// A test event (`devlink health test`).
     Test,
 }
@@ -193,6 +196,7 @@ impl HwCause {
         match self {
             HwCause::NotResponding => c"device not responding",
             HwCause::BusMasterOff => c"bus mastering disabled",
+            HwCause::LostSetup => c"device lost its configuration",
             HwCause::Test => c"test event",
         }
     }

@@ -53,32 +53,33 @@ impl Hw {
         self.bar.try_access_with(|bar| f(bar.device()))
     }
 
-    /// Whether bus mastering (the device's DMA) is enabled in the command register.
-    pub(crate) fn bus_master(&self) -> Option<bool> {
-        self.with_pci(|pdev| pdev.config_space().read16(PCI_COMMAND) & PCI_COMMAND_MASTER != 0)
+    /// Whether the `bits` of the PCI command register (`PCI_COMMAND_MASTER` ...) are all set.
+    pub(crate) fn command(&self, bits: u16) -> Option<bool> {
+        self.with_pci(|pdev| pdev.config_space().read16(PCI_COMMAND) & bits == bits)
     }
 
-    /// Enables or disables bus mastering in the command register.
+    /// Whether bus mastering (the device's DMA) is enabled.
+    pub(crate) fn bus_master(&self) -> Option<bool> {
+        self.command(PCI_COMMAND_MASTER)
+    }
+
+    /// Sets (`on`) or clears the `bits` of the PCI command register.
     ///
-    /// Written directly rather than with `pci_set_master()`: this restores (or, for fault
-    /// injection, takes away behind the PCI core's back) what probe set, and the PCI core's
-    /// own record of it stays as probe left it.
-    pub(crate) fn set_bus_master(&self, on: bool) -> Option<()> {
+    /// Written directly rather than with `pci_set_master()` and the like: this restores (or,
+    /// for fault injection, takes away behind the PCI core's back) what probe set, and the PCI
+    /// core's own record of it stays as probe left it.
+    pub(crate) fn set_command(&self, bits: u16, on: bool) -> Option<()> {
         self.with_pci(|pdev| {
             let config = pdev.config_space();
             let command = config.read16(PCI_COMMAND);
-            let command = if on {
-                command | PCI_COMMAND_MASTER
-            } else {
-                command & !PCI_COMMAND_MASTER
-            };
+            let command = if on { command | bits } else { command & !bits };
             config.write16(command, PCI_COMMAND);
         })
     }
 
-    /// Enables bus mastering again, as probe did.
-    pub(crate) fn set_master(&self) -> Option<()> {
-        self.set_bus_master(true)
+    /// Enables memory decoding and bus mastering again, as probe did.
+    pub(crate) fn restore_command(&self) -> Option<()> {
+        self.set_command(PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, true)
     }
 
     /// Points the ring whose registers start at `base` (`TDBAL` or `RDBAL`: base address low

@@ -292,8 +292,9 @@ impl Nic {
         Ok(())
     }
 
-    /// Resets the whole device and sets it up again as it was (bus mastering, MAC, link,
-    /// address, rings if the interface is up); the interface stays registered.
+    /// Resets the whole device and sets it up again as it was (memory decoding and bus
+    /// mastering, MAC, link, address, rings if the interface is up); the interface stays
+    /// registered.
     pub(crate) fn reset(&self, dev: &Device<Self>, state: &State) -> Result {
         if state.removing {
             return Err(ENODEV);
@@ -301,7 +302,7 @@ impl Nic {
         if state.up {
             self.bring_down(dev);
         }
-        self.hw.set_master().ok_or(ENODEV)?;
+        self.hw.restore_command().ok_or(ENODEV)?;
         self.hw.reset()?;
         self.hw.setup_link().ok_or(ENODEV)?;
         self.counters.resets.add(1, Relaxed);

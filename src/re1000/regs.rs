@@ -53,8 +53,9 @@ pub(crate) const RNBC: usize = 0x40a0;
 /// EEPROM word of the image version (major 15:12, minor 11:4, build 3:0).
 pub(crate) const EEPROM_VERSION_WORD: u32 = 5;
 
-/// PCI configuration space: the command register and its bus-master bit.
+/// PCI configuration space: the command register, its memory decoding and bus-master bits.
 pub(crate) const PCI_COMMAND: usize = 0x04;
+pub(crate) const PCI_COMMAND_MEMORY: u16 = 1 << 1;
 pub(crate) const PCI_COMMAND_MASTER: u16 = 1 << 2;
 
 pub(crate) const CTRL_ASDE: u32 = 1 << 5;

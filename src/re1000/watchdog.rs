@@ -6,8 +6,9 @@
 //! A periodic timer queues the work item (reporting sleeps, so it cannot be done from the
 //! timer); the work item runs on a queue of the device's own, which stopping drains.
 //!
-//! - `hw`: registers reading all ones (the device left the bus), bus mastering found off, or a
-//!   test event asked by `devlink health test`;
+//! - `hw`: registers reading all ones (the device left the bus), bus mastering found off,
+//!   reception found off on a running interface (the MAC reset behind the driver's back), or
+//!   a test event asked by `devlink health test`;
 //! - `tx`: descriptors pending while neither the device's head register nor the driver's
 //!   clean-up moved for [`STALL_MS`], or a transmit timeout seen by the stack.
 //!
@@ -143,11 +144,17 @@ impl Watchdog {
     /// Looks at the device, then at the transmit ring.
     fn check(&self) {
         let nic = self.netdev.data();
-        if nic.state().lock().removing {
-            return;
-        }
+        // Looked at under the state lock, so that a recovery, `open` or `stop` is not seen
+        // half done.
+        let (up, fault) = {
+            let state = nic.state().lock();
+            if state.removing {
+                return;
+            }
+            (state.up, self.hw_fault(&nic, state.up))
+        };
         let mut track = self.track.lock();
-        match self.hw_fault(&nic) {
+        match fault {
             Some(None) => track.hw_reported = false,
             Some(Some(fault)) => {
                 if !track.hw_reported || fault.cause == HwCause::Test {
@@ -163,7 +170,6 @@ impl Watchdog {
             None => return,
         }
         let timed_out = nic.take_tx_timed_out();
-        let up = nic.state().lock().up;
         if !up {
             return;
         }
@@ -197,8 +203,9 @@ impl Watchdog {
         let _ = self.tx.report(c"TX ring stalled", &stall);
     }
 
-    /// What is wrong with the device: `Some(None)` if nothing, `None` if it is gone (unbound).
-    fn hw_fault(&self, nic: &Nic) -> Option<Option<HwFault>> {
+    /// What is wrong with the device, running (`up`) or not: `Some(None)` if nothing, `None`
+    /// if it is gone (unbound).
+    fn hw_fault(&self, nic: &Nic, up: bool) -> Option<Option<HwFault>> {
         let hw = nic.hw();
         let status = hw.read(STATUS)?;
         let bus_master = hw.bus_master()?;
@@ -206,6 +213,8 @@ impl Watchdog {
             HwCause::NotResponding
         } else if !bus_master {
             HwCause::BusMasterOff
+        } else if up && hw.read(RCTL)? & RCTL_EN == 0 {
+            HwCause::LostSetup
         } else if nic.take_test_event() {
             HwCause::Test
         } else {

@@ -277,11 +277,37 @@ test_dump_clear() {
 		expect '(has("dump_ts") | not)' "$(reporter pci/$BDF_A hw)"
 }
 
+# Memory decoding of A is turned off while pings flow: the device no longer
+# answers at its registers (QEMU reads zero there), the watchdog finds
+# reception off on a running interface and reports 'hw', whose recovery
+# turns decoding on and sets the device up again. The graceful period is set
+# to 0 for the time of the test, as 'hw' recovered A a few seconds ago.
+test_mem_decode() {
+	local sent got
+	devlink health set pci/$BDF_A reporter hw grace_period 0 || return 1
+	flood
+	echo 0 >$DBG/$BDF_A/mem_decode || { unflood; return 1; }
+	until_reporter pci/$BDF_A hw '.error == 2 and .recover == 2 and .state == "healthy"' ||
+		{ unflood; return 1; }
+	wait_for 10 carrier $NS_A eth0
+	sleep 1
+	read -r sent got <<<"$(unflood)"
+	ktap_print_msg "memory decoding off: $((sent - got)) of $sent pings (10 ms apart) lost"
+	[ "$(cat $DBG/$BDF_A/mem_decode)" = 1 ] || return 1
+	expect '.cause == "device lost its configuration" and .registers.RCTL == 0 and
+		.registers.CTRL == 0' "$(devlink -j health dump show pci/$BDF_A reporter hw)" &&
+		expect '.resets == 2 and .link_up' \
+			"$(devlink -j health diagnose pci/$BDF_A reporter hw)" &&
+		devlink health set pci/$BDF_A reporter hw grace_period 10000 && pings 20
+}
+
 # qmp COMMAND: has the VM's monitor run a QMP command (JSON); fails on an
 # error answer.
 qmp() {
 	rm -f "$RDL_QMP_DIR/qmp.rep"
-	echo "$1" >"$RDL_QMP_DIR/qmp.req"
+	# One command per line; the file appears whole.
+	echo "$1" | tr '\n\t' '  ' >"$RDL_QMP_DIR/qmp.new" &&
+		mv "$RDL_QMP_DIR/qmp.new" "$RDL_QMP_DIR/qmp.req"
 	wait_for 15 test -f "$RDL_QMP_DIR/qmp.rep" || { ktap_print_msg "QMP: no answer"; return 1; }
 	! grep -q '"error"' "$RDL_QMP_DIR/qmp.rep" ||
 		{ ktap_print_msg "QMP: $(cat "$RDL_QMP_DIR/qmp.rep")"; return 1; }
@@ -302,9 +328,14 @@ test_hot_unplug() {
 	[ ! -e "$DBG/$BDF_A" ] && ! devlink dev show | grep -q "pci/$BDF_A" &&
 		[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
 	expect '.state == "healthy"' "$(reporter pci/$BDF_B hw)" || return 1
-	qmp '{"execute": "device_add", "arguments": {"driver": "e1000", "id": "nic1",
-		"bus": "rp1", "netdev": "n1", "mac": "'$MAC_A'"}}' || return 1
-	wait_for 20 test -n "$(ifname $MAC_A)" || { ktap_print_msg "not probed again"; return 1; }
+	# Plugged back once QEMU is done with the removal (the ID is free again).
+	wait_for 20 qmp '{"execute": "device_add", "arguments": {"driver": "e1000",
+		"id": "nic1", "bus": "rp1", "netdev": "n1", "mac": "'$MAC_A'"}}' >/dev/null ||
+		{ ktap_print_msg "QMP: $(cat "$RDL_QMP_DIR/qmp.rep")"; return 1; }
+	if ! wait_for 20 test -n "$(ifname $MAC_A)"; then
+		ktap_print_msg "not probed again: $(dmesg | tail -n 5)"
+		return 1
+	fi
 	BDF_A=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
 	expect '.state == "healthy" and .error == 0' "$(reporter pci/$BDF_A hw)" &&
 		place $MAC_A $NS_A $IP_A && pings 10
@@ -330,7 +361,7 @@ if grep -q '^e1000 ' /proc/modules; then
 	ktap_skip_all "the C e1000 driver is loaded"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 15
+ktap_set_plan 16
 ktap_test_result "load: a devlink instance per NIC" test_load
 ktap_test_result "dev info: driver, serial from the MAC, EEPROM version" test_info
 ktap_test_result "port: physical, Ethernet, linked to the interface" test_port
@@ -344,6 +375,7 @@ ktap_test_result "devlink health test: the same flow" test_hw_test
 ktap_test_result "fail_recover: the next recovery fails, then works" test_fail_recover
 ktap_test_result "bad knob input: EINVAL, nothing changed" test_bad_input
 ktap_test_result "dump clear" test_dump_clear
+ktap_test_result "memory decoding off: hw reported, device set up again" test_mem_decode
 if [ -n "${RDL_QMP_DIR:-}" ]; then
 	ktap_test_result "PCI hot-unplug while traffic flows, then plugged back" test_hot_unplug
 else
