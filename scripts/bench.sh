@@ -76,6 +76,7 @@ table() {
 		label["tcp_s_per_gib"] = "NIC: TCP, one e1000 to the other (s/GiB)"
 		label["recover_tx_stall_ms"] = "re1000 TX stall -> traffic again (ms)"
 		label["recover_bus_master_ms"] = "re1000 DMA off -> traffic again (ms)"
+		label["recover_mem_decode_ms"] = "re1000 MMIO off -> traffic again (ms)"
 		label["health_poll_us_per_s"] = "re1000 health poll CPU (us per s)"
 		printf "%-40s %21s %21s  %s\n", "workload", "C min/median",
 			"Rust min/median", "ratio"

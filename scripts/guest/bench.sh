@@ -192,7 +192,8 @@ if [ "$ONLY" != health ]; then
 fi
 
 # re1000's health (no C counterpart: e1000 has no health reporters).
-# Fault to recovery: a fault is injected through debugfs while A pings B
+# Fault to recovery: a fault (TX stall, bus mastering off, memory decoding
+# off) is injected through debugfs while A pings B
 # every 2 ms; the figure is the time from the injection to the reply that
 # ends the longest silence after it (ping -D stamps replies).
 reporter_recoveries() {
@@ -213,6 +214,7 @@ fault_ms() {
 	case $fault in
 	tx_stall) knob=stall_tx value=1 handle=pci/$bdf/0 name=tx ;;
 	bus_master) knob=bus_master value=0 handle=pci/$bdf name=hw ;;
+	mem_decode) knob=mem_decode value=0 handle=pci/$bdf name=hw ;;
 	esac
 	before=$(reporter_recoveries "$handle" $name)
 	ip netns exec bench1 ping -D -i 0.002 -W 5 192.168.78.2 >"$log" 2>&1 &
@@ -276,7 +278,7 @@ if [ "$ONLY" != health ]; then
 	# Repeats come faster than hw's graceful period (10 s) allows recoveries.
 	devlink health set "pci/$(bench1_bdf)" reporter hw grace_period 0
 	for run in $(seq "$RUNS"); do
-		for fault in tx_stall bus_master; do
+		for fault in tx_stall bus_master mem_decode; do
 			record "recover_${fault}_ms" re1000 "$(fault_ms $fault)"
 		done
 	done
