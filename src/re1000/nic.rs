@@ -52,7 +52,6 @@ struct Counters {
 }
 
 /// The device's receive error statistics.
-#[derive(Default)]
 pub(crate) struct Errors<T> {
     /// Frames with a bad CRC (`CRCERRS`).
     pub(crate) crc: T,

@@ -28,8 +28,8 @@ use kernel::{
     },
     time::{
         hrtimer::{
-            ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
-            HrTimerRestart, RelativeMode,
+            ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerHandle,
+            HrTimerPointer, HrTimerRestart, RelativeMode,
         },
         Delta, Instant, Monotonic,
     },
@@ -98,7 +98,6 @@ impl Running {
     /// Stops the watchdog: no run starts after this returns, and the one in flight (with the
     /// report and recovery it makes) is over.
     pub(crate) fn stop(&mut self) {
-        use kernel::time::hrtimer::HrTimerHandle;
         self.watchdog.stopping.store(true, Relaxed);
         // Waits for the timer callback, which may still queue the work item, then for that.
         self.timer.cancel();
