@@ -90,7 +90,7 @@ mon_off() {
 
 test_load() {
 	insmod "${RE1000_KO:?}" || return 1
-	wait_for 5 test -n "$(ifname $MAC_A)" && wait_for 5 test -n "$(ifname $MAC_B)" || return 1
+	wait_for 5 has_if $MAC_A && wait_for 5 has_if $MAC_B || return 1
 	BDF_A=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
 	BDF_B=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_B)/device")")
 	expect "[.dev | keys[]] | index(\"pci/$BDF_A\") != null and
@@ -332,7 +332,7 @@ test_hot_unplug() {
 	wait_for 20 qmp '{"execute": "device_add", "arguments": {"driver": "e1000",
 		"id": "nic1", "bus": "rp1", "netdev": "n1", "mac": "'$MAC_A'"}}' >/dev/null ||
 		{ ktap_print_msg "QMP: $(cat "$RDL_QMP_DIR/qmp.rep")"; return 1; }
-	if ! wait_for 20 test -n "$(ifname $MAC_A)"; then
+	if ! wait_for 20 has_if $MAC_A; then
 		ktap_print_msg "not probed again: $(dmesg | tail -n 5)"
 		return 1
 	fi

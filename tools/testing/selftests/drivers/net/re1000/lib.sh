@@ -17,6 +17,10 @@ ifname() {
 	ip ${2:+-n "$2"} -j link show | jq -r ".[] | select(.address == \"$1\") | .ifname"
 }
 
+# Whether there is an interface with MAC $1 (in namespace $2): a command of
+# its own, for wait_for, which expands its arguments once.
+has_if() { [ -n "$(ifname "$@")" ]; }
+
 # wait_for SECONDS COMMAND...: until the command succeeds.
 wait_for() {
 	local end=$((SECONDS + $1))

@@ -36,7 +36,7 @@ counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"
 
 test_load() {
 	load || return 1
-	wait_for 5 test -n "$(ifname $MAC_A)" && wait_for 5 test -n "$(ifname $MAC_B)" &&
+	wait_for 5 has_if $MAC_A && wait_for 5 has_if $MAC_B &&
 		[ "$(find "$DRV" -maxdepth 1 -name '0000:*' | wc -l)" = 2 ]
 }
 
@@ -176,7 +176,7 @@ test_rebind() {
 	echo "$bdf" >$DRV/bind || { unflood; return 1; }
 	unflood
 	# The new interface comes up in the initial namespace.
-	wait_for 5 test -n "$(ifname $MAC_A)" && place $MAC_A $NS_A $IP_A && pings 20
+	wait_for 5 has_if $MAC_A && place $MAC_A $NS_A $IP_A && pings 20
 }
 
 test_reload() {
@@ -185,7 +185,7 @@ test_reload() {
 	rmmod re1000 || { unflood; return 1; }
 	unflood
 	[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
-	load && wait_for 5 test -n "$(ifname $MAC_A)" && wait_for 5 test -n "$(ifname $MAC_B)" &&
+	load && wait_for 5 has_if $MAC_A && wait_for 5 has_if $MAC_B &&
 		place_both && pings 20
 }
 
