@@ -79,8 +79,8 @@ qmp_agent() {
 	while sleep 0.2; do
 		[ -f "$out/qmp.req" ] || continue
 		mv "$out/qmp.req" "$out/qmp.run"
-		python3 "$TOP/scripts/qmp.py" "$out/qmp.sock" <"$out/qmp.run" >"$out/qmp.tmp" 2>&1 ||
-			echo '{"error": "qmp.py failed"}' >>"$out/qmp.tmp"
+		python3 "$TOP/scripts/qmp.py" "$out/qmp.sock" <"$out/qmp.run" \
+			>"$out/qmp.tmp" 2>&1 || echo '{"error": "qmp.py failed"}' >>"$out/qmp.tmp"
 		mv "$out/qmp.tmp" "$out/qmp.rep"
 	done
 }
