@@ -88,6 +88,15 @@ impl TxRingState {
     }
 }
 
+/// Fails a recovery that fault injection (`fail_recover`) asked to fail.
+fn injected_failure(nic: &Nic, extack: &mut ExtAck) -> Result {
+    if nic.recover_fails() {
+        extack.set_message(c"re1000: recover set to fail by fault injection");
+        return Err(EIO);
+    }
+    Ok(())
+}
+
 /// Why the watchdog reported the transmit ring.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TxCause {
@@ -127,10 +136,7 @@ impl ReporterOps for TxReporter {
 
     fn recover(&self, _ctx: Option<&TxStall>, extack: &mut ExtAck) -> Result {
         let nic = self.netdev.data();
-        if nic.recover_fails() {
-            extack.set_message(c"re1000: recover set to fail by fault injection");
-            return Err(EIO);
-        }
+        injected_failure(&nic, extack)?;
         let state = nic.state().lock();
         nic.reset_tx(&self.netdev, &state).inspect_err(|_| {
             extack.set_message(c"re1000: the device is gone");
@@ -275,10 +281,7 @@ impl ReporterOps for HwReporter {
 
     fn recover(&self, _ctx: Option<&HwFault>, extack: &mut ExtAck) -> Result {
         let nic = self.netdev.data();
-        if nic.recover_fails() {
-            extack.set_message(c"re1000: recover set to fail by fault injection");
-            return Err(EIO);
-        }
+        injected_failure(&nic, extack)?;
         if nic.hw().read(STATUS) == Some(u32::MAX) {
             extack.set_message(c"re1000: the device does not respond");
             return Err(ENODEV);

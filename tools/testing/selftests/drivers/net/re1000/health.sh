@@ -30,31 +30,14 @@ cleanup() {
 	[ -z "${MON_PID:-}" ] || kill "$MON_PID" 2>/dev/null
 	ip netns del $NS_A 2>/dev/null
 	ip netns del $NS_B 2>/dev/null
-	rm -f "$MON" "$MON.ping"
+	rm -f "$MON" "$FLOOD_LOG"
 	[ ! -d "$TR" ] || { echo 0 >"$TR/tracing_on"; rmdir "$TR"; } 2>/dev/null
 	grep -q '^re1000 ' /proc/modules && rmmod re1000
 }
 trap cleanup EXIT
 
-# Pings from A to B in the background, every 10 ms, until unflood; unflood
-# prints how many were lost.
-flood() {
-	ip netns exec $NS_A ping -i 0.01 -W 1 $IP_B >"$MON.ping" 2>&1 &
-	FLOOD=$!
-	sleep 0.5
-}
-
-unflood() {
-	kill -INT "$FLOOD" 2>/dev/null
-	wait "$FLOOD" 2>/dev/null
-	FLOOD=
-	sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$MON.ping"
-}
-
 # The reporter $2 of devlink handle $1, as JSON.
 reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
-
-field() { reporter "$1" "$2" | jq -r ".$3"; }
 
 # until REPORTER-HANDLE NAME JQ-FILTER: wait up to 10 s for the filter to hold.
 until_reporter() {
@@ -154,7 +137,7 @@ test_tx_stall() {
 	local sent got
 	trace_on && mon_on || return 1
 	flood
-	echo 1 >$DBG/$BDF_A/stall_tx || { unflood; mon_off; return 1; }
+	echo 1 >$DBG/$BDF_A/stall_tx || { unflood >/dev/null; mon_off; return 1; }
 	until_reporter pci/$BDF_A/0 tx '.error == 1 and .recover == 1 and .state == "healthy"'
 	local rc=$?
 	sleep 1
@@ -183,14 +166,15 @@ test_tx_manual() {
 	devlink health dump clear pci/$BDF_A/0 reporter tx
 	timeouts=$(devlink -j health diagnose pci/$BDF_A/0 reporter tx | jq .tx_timeouts)
 	flood
-	echo 1 >$DBG/$BDF_A/stall_tx || { unflood; return 1; }
-	until_reporter pci/$BDF_A/0 tx '.error == 2 and .state == "error"' || { unflood; return 1; }
+	echo 1 >$DBG/$BDF_A/stall_tx || { unflood >/dev/null; return 1; }
+	until_reporter pci/$BDF_A/0 tx '.error == 2 and .state == "error"' ||
+		{ unflood >/dev/null; return 1; }
 	# The queue fills, stops, and the stack times it out after 5 s.
 	local end=$((SECONDS + 15))
 	until expect ".tx_timeouts > $timeouts" \
 		"$(devlink -j health diagnose pci/$BDF_A/0 reporter tx)" >/dev/null 2>&1; do
 		[ $SECONDS -lt $end ] ||
-			{ unflood; ktap_print_msg "no transmit timeout"; return 1; }
+			{ unflood >/dev/null; ktap_print_msg "no transmit timeout"; return 1; }
 		sleep 0.5
 	done
 	unflood >/dev/null
@@ -202,20 +186,28 @@ test_tx_manual() {
 		devlink health set pci/$BDF_A/0 reporter tx auto_recover true && pings 20
 }
 
-# Bus mastering off: no more DMA; the watchdog reports 'hw', whose recovery
-# resets the device and enables it again.
-test_bus_master() {
+# hw_fault KNOB WHAT FILTER: while pings flow, writes 0 to A's knob KNOB
+# (WHAT names it), waits for A's 'hw' reporter to match FILTER and for the
+# link, prints the pings lost, and checks that the recovery set the knob's
+# bit again.
+hw_fault() {
 	local sent got
-	devlink health dump clear pci/$BDF_A reporter hw
 	flood
-	echo 0 >$DBG/$BDF_A/bus_master || { unflood; return 1; }
-	until_reporter pci/$BDF_A hw '.error == 1 and .recover == 1 and .state == "healthy"' ||
-		{ unflood; return 1; }
+	echo 0 >"$DBG/$BDF_A/$1" || { unflood >/dev/null; return 1; }
+	until_reporter pci/$BDF_A hw "$3" || { unflood >/dev/null; return 1; }
 	wait_for 10 carrier $NS_A eth0
 	sleep 1
 	read -r sent got <<<"$(unflood)"
-	ktap_print_msg "bus mastering off: $((sent - got)) of $sent pings (10 ms apart) lost"
-	[ "$(cat $DBG/$BDF_A/bus_master)" = 1 ] || return 1
+	ktap_print_msg "$2: $((sent - got)) of $sent pings (10 ms apart) lost"
+	[ "$(cat "$DBG/$BDF_A/$1")" = 1 ]
+}
+
+# Bus mastering off: no more DMA; the watchdog reports 'hw', whose recovery
+# resets the device and enables it again.
+test_bus_master() {
+	devlink health dump clear pci/$BDF_A reporter hw
+	hw_fault bus_master "bus mastering off" \
+		'.error == 1 and .recover == 1 and .state == "healthy"' || return 1
 	grep -q "devlink_health_report: .*dev_name=$BDF_A .*reporter_name=hw: bus mastering" \
 		$TR/trace || { ktap_print_msg "trace: $(grep hw $TR/trace)"; return 1; }
 	expect '.cause == "bus mastering disabled" and (.bus_master | not) and
@@ -283,17 +275,9 @@ test_dump_clear() {
 # turns decoding on and sets the device up again. The graceful period is set
 # to 0 for the time of the test, as 'hw' recovered A a few seconds ago.
 test_mem_decode() {
-	local sent got
 	devlink health set pci/$BDF_A reporter hw grace_period 0 || return 1
-	flood
-	echo 0 >$DBG/$BDF_A/mem_decode || { unflood; return 1; }
-	until_reporter pci/$BDF_A hw '.error == 2 and .recover == 2 and .state == "healthy"' ||
-		{ unflood; return 1; }
-	wait_for 10 carrier $NS_A eth0
-	sleep 1
-	read -r sent got <<<"$(unflood)"
-	ktap_print_msg "memory decoding off: $((sent - got)) of $sent pings (10 ms apart) lost"
-	[ "$(cat $DBG/$BDF_A/mem_decode)" = 1 ] || return 1
+	hw_fault mem_decode "memory decoding off" \
+		'.error == 2 and .recover == 2 and .state == "healthy"' || return 1
 	expect '.cause == "device lost its configuration" and .registers.RCTL == 0 and
 		.registers.CTRL == 0' "$(devlink -j health dump show pci/$BDF_A reporter hw)" &&
 		expect '.resets == 2 and .link_up' \
@@ -320,7 +304,8 @@ qmp() {
 # with it, and B keeps working. Plugged back, the device is probed again.
 test_hot_unplug() {
 	flood
-	qmp '{"execute": "device_del", "arguments": {"id": "nic1"}}' || { unflood; return 1; }
+	qmp '{"execute": "device_del", "arguments": {"id": "nic1"}}' ||
+		{ unflood >/dev/null; return 1; }
 	wait_for 20 test ! -e "/sys/bus/pci/devices/$BDF_A"
 	local rc=$?
 	unflood >/dev/null

@@ -57,3 +57,19 @@ pings() {
 	*) ktap_print_msg "ping: $out"; return 1 ;;
 	esac
 }
+
+# Pings from A to B in the background, every 10 ms, until unflood, which
+# prints how many were sent and how many answered ("SENT ANSWERED").
+FLOOD_LOG=$(mktemp)
+flood() {
+	ip netns exec $NS_A ping -i 0.01 -W 1 $IP_B >"$FLOOD_LOG" 2>&1 &
+	FLOOD=$!
+	sleep 0.5
+}
+
+unflood() {
+	kill -INT "$FLOOD" 2>/dev/null
+	wait "$FLOOD" 2>/dev/null
+	FLOOD=
+	sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$FLOOD_LOG"
+}
