@@ -149,7 +149,8 @@ pub(crate) fn break_health<R>(
 where
     R: health::ReporterOps<Context = Break>,
 {
-    let ctx = Break::read(reader)?;
+    let mut ctx = Break::empty();
+    ctx.read(reader)?;
     reporter.report(ctx.message(), &ctx)
 }
 

@@ -14,22 +14,13 @@ const INLINE_SIZE: usize = 64;
 
 /// Where the text of an event is kept.
 enum Text {
-    /// A short text and its NUL, zero-padded.
+    /// A short text and its NUL.
     Inline([u8; INLINE_SIZE]),
     /// A longer one, up to a page.
     Heap(KVec<u8>),
 }
 
 impl Text {
-    /// A zeroed buffer for a text of `len` bytes and its NUL.
-    fn zeroed(len: usize) -> Result<Self> {
-        Ok(if len < INLINE_SIZE {
-            Self::Inline([0; INLINE_SIZE])
-        } else {
-            Self::Heap(KVec::from_elem(0, len + 1, GFP_KERNEL)?)
-        })
-    }
-
     fn bytes(&self) -> &[u8] {
         match self {
             Self::Inline(buf) => buf,
@@ -47,51 +38,80 @@ impl Text {
 
 /// What a report carries: the text written to `break_health`, or the test event's.
 ///
+/// Filled in place ([`Break::empty`], then [`Break::read`]): moving the inline buffer from a
+/// constructor to its caller cost a report as much as its own work.
+///
 /// # Invariants
 ///
-/// The bytes of `text` hold a NUL at `end` (or before); the text is what comes before the
-/// first one.
+/// The bytes of `text` hold a NUL at `len` and none before: the text is what comes before it.
 pub(crate) struct Break {
     text: Text,
-    end: usize,
+    len: usize,
 }
 
 impl Break {
+    /// An event with an empty text.
+    pub(crate) const fn empty() -> Self {
+        // INVARIANT: all zeroes, so a NUL at 0.
+        Self {
+            text: Text::Inline([0; INLINE_SIZE]),
+            len: 0,
+        }
+    }
+
+    /// Makes room for a text of `len` bytes and its NUL; the text may then be empty.
+    fn reserve(&mut self, len: usize) -> Result {
+        if len >= self.text.bytes().len() {
+            self.text = Text::Heap(KVec::from_elem(0, len + 1, GFP_KERNEL)?);
+            // INVARIANT: a zeroed buffer: a NUL at 0.
+            self.len = 0;
+        }
+        Ok(())
+    }
+
     /// An event with `message`.
     pub(crate) fn new(message: &CStr) -> Result<Self> {
         let src = message.to_bytes_with_nul();
-        let mut text = Text::zeroed(src.len() - 1)?;
-        text.bytes_mut()[..src.len()].copy_from_slice(src);
-        // INVARIANT: `src` ends with its NUL.
-        Ok(Self {
-            text,
-            end: src.len() - 1,
-        })
+        let mut event = Self::empty();
+        event.reserve(src.len() - 1)?;
+        event.text.bytes_mut()[..src.len()].copy_from_slice(src);
+        // INVARIANT: `src` is a C string: its only NUL is its last byte.
+        event.len = src.len() - 1;
+        Ok(event)
     }
 
-    /// Reads what is written to a `break_health` file: up to a page, one trailing newline
-    /// dropped, cut at a NUL (as the C string it is in netdevsim).
-    pub(crate) fn read(reader: &mut UserSliceReader) -> Result<Self> {
-        let len = reader.len();
-        if len == 0 || len > PAGE_SIZE {
+    /// Sets the text to what is written to a `break_health` file: up to a page, one trailing
+    /// newline dropped, cut at a NUL (as the C string it is in netdevsim).
+    #[inline]
+    pub(crate) fn read(&mut self, reader: &mut UserSliceReader) -> Result {
+        let count = reader.len();
+        if count == 0 || count > PAGE_SIZE {
             return Err(EINVAL);
         }
-        let mut text = Text::zeroed(len)?;
-        let buf = text.bytes_mut();
-        reader.read_slice(&mut buf[..len])?;
-        if buf[len - 1] == b'\n' {
-            buf[len - 1] = 0;
+        self.reserve(count)?;
+        let buf = self.text.bytes_mut();
+        if let Err(e) = reader.read_slice(&mut buf[..count]) {
+            buf[0] = 0;
+            // INVARIANT: an empty text.
+            self.len = 0;
+            return Err(e);
         }
-        // INVARIANT: the buffer is longer than `len` and zeroed: `buf[len]` is a NUL.
-        Ok(Self { text, end: len })
+        if buf[count - 1] == b'\n' {
+            buf[count - 1] = 0;
+        }
+        buf[count] = 0;
+        // A loop the compiler inlines, where `CStr::from_bytes_until_nul()` would be a call.
+        // INVARIANT: `buf[count]` is a NUL, so the first one is at `count` or before.
+        self.len = buf[..count].iter().position(|&b| b == 0).unwrap_or(count);
+        Ok(())
     }
 
     /// The text.
+    #[inline]
     pub(crate) fn message(&self) -> &CStr {
-        // Searched up to `end` only: for short texts, a plain loop instead of the word-wise
-        // search of a whole buffer. By the type invariant there is a NUL by then, so the
-        // default (empty) is never taken.
-        CStr::from_bytes_until_nul(&self.text.bytes()[..=self.end]).unwrap_or_default()
+        // SAFETY: By the type invariant, the bytes up to `len` are a NUL and the ones before
+        // it, none of them a NUL.
+        unsafe { CStr::from_bytes_with_nul_unchecked(&self.text.bytes()[..=self.len]) }
     }
 }
 

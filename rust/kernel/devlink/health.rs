@@ -31,7 +31,7 @@ use crate::{
         port::{Port, PortInner},
         Devlink, Guard, Operations,
     },
-    error::{from_err_ptr, from_result, to_result, VTABLE_DEFAULT_ERROR},
+    error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR},
     net::netlink::ExtAck,
     prelude::*,
     sync::Arc,
@@ -189,6 +189,7 @@ enum Parent {
 }
 
 impl Parent {
+    #[inline]
     fn instance(&self) -> &InstanceRef {
         match self {
             Parent::Instance(i) => i,
@@ -425,9 +426,16 @@ impl<R: ReporterOps> Reporter<R> {
             // stays registered during the call; `msg` is copied by the trace event; `ctx` is
             // only used during the call, by the operations of `R`, which read it as an
             // `R::Context`.
-            to_result(unsafe {
+            let ret = unsafe {
                 bindings::devlink_health_report(self.raw.as_ptr(), msg.as_char_ptr(), ctx)
-            })
+            };
+            // Not `to_result()`, which is not inlined into other crates: this is the hot path
+            // of drivers that report often.
+            if ret < 0 {
+                Err(Error::from_errno(ret))
+            } else {
+                Ok(())
+            }
         })
     }
 

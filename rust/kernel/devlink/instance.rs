@@ -301,9 +301,13 @@ unsafe impl<T: Operations> AlwaysRefCounted for Devlink<T> {
 ///
 /// # Invariants
 ///
-/// `0` points to an instance allocated by [`Registration::new`], on which this value owns a
-/// reference.
-pub(crate) struct InstanceRef(NonNull<bindings::devlink>);
+/// `raw` points to an instance allocated by [`Registration::new`], on which this value owns a
+/// reference; `header` points to the header in its private area.
+pub(crate) struct InstanceRef {
+    raw: NonNull<bindings::devlink>,
+    /// Found once: every report reads it, and `devlink_priv()` is a call into the core.
+    header: NonNull<Header>,
+}
 
 // SAFETY: A reference may be dropped from any thread.
 unsafe impl Send for InstanceRef {}
@@ -314,24 +318,30 @@ unsafe impl Sync for InstanceRef {}
 impl InstanceRef {
     pub(crate) fn new<T: Operations>(devlink: &Devlink<T>) -> Self {
         devlink.inc_ref();
-        // INVARIANT: Took a reference above.
-        Self(NonNull::from(devlink).cast())
+        // INVARIANT: Took a reference above; `header` is that of `devlink`.
+        Self {
+            raw: NonNull::from(devlink).cast(),
+            header: NonNull::from(&devlink.private().header),
+        }
     }
 
+    #[inline]
     pub(crate) fn as_raw(&self) -> *mut bindings::devlink {
-        self.0.as_ptr()
+        self.raw.as_ptr()
     }
 
+    #[inline]
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: By the type invariant, the instance is valid while `self` exists.
-        unsafe { header(self.0) }
+        // SAFETY: By the type invariant, `header` is that of an instance that stays valid while
+        // `self` exists.
+        unsafe { self.header.as_ref() }
     }
 }
 
 impl Drop for InstanceRef {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, `self` owns a reference, given up here.
-        unsafe { put(self.0) }
+        unsafe { put(self.raw) }
     }
 }
 

@@ -59,6 +59,7 @@ impl PortInner {
         self.port.get()
     }
 
+    #[inline]
     pub(crate) fn instance(&self) -> &InstanceRef {
         &self.instance
     }
