@@ -2,15 +2,21 @@
 /*
  * The timed part of 'make bench', run inside the VM: the same workload on
  * netdevsim and on rdevsim, measured in one process so that no process
- * start (65 ms under TCG) is in the figures.
+ * start (65 ms under TCG) is in the figures, and interleaved, one driver
+ * then the other, so that a slow spell of the emulator or of the host
+ * falls on both rather than on whichever ran at the time.
  *
- *   hbench report FILE COUNT
- *	COUNT writes to a break_health file; prints ops_per_s= errors=
- *   hbench diagnose BUS/DEV REPORTER COUNT
- *	COUNT diagnose requests; prints median_us= min_us=
- *   hbench dump BUS/DEV REPORTER COUNT
- *	COUNT times: dump clear, then dump show (which dumps anew);
- *	prints median_ms= min_ms= bytes= (of one dump show)
+ *   hbench report COUNT ROUNDS FILE...
+ *	ROUNDS rounds of COUNT writes to each break_health FILE, the first
+ *	file of a round being the next one each time; prints a line per
+ *	FILE: median_us= min_us= (per report, over the rounds) errors=
+ *   hbench diagnose REPORTER COUNT BUS/DEV...
+ *	COUNT diagnose requests to each instance, one after the other;
+ *	prints a line per instance: median_us= min_us=
+ *   hbench dump REPORTER COUNT BUS/DEV...
+ *	COUNT times, on each instance in turn: dump clear, then dump show
+ *	(which dumps anew); prints a line per instance: median_ms= min_ms=
+ *	bytes= (of one dump show)
  *   hbench load MODULE.ko ACTION...
  *	loads the module and makes an instance: ACTION is mkdir:PATH or
  *	write:PATH=VALUE; prints ms=
@@ -44,8 +50,9 @@ static void die(const char *what)
 
 static void print_usage(void)
 {
-	fprintf(stderr, "usage: hbench report FILE COUNT | diagnose BUS/DEV REPORTER COUNT |\n"
-		"       dump BUS/DEV REPORTER COUNT | load MODULE.ko ACTION...\n");
+	fprintf(stderr, "usage: hbench report COUNT ROUNDS FILE... |\n"
+		"       diagnose REPORTER COUNT BUS/DEV... | dump REPORTER COUNT BUS/DEV... |\n"
+		"       load MODULE.ko ACTION...\n");
 	exit(2);
 }
 
@@ -83,23 +90,53 @@ static double median(double *v, long n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static int cmd_report(const char *file, long count)
+/* Sorts @v and returns its smallest value. */
+static double least(double *v, long n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[0];
+}
+
+/* An array of @n figures for each of @targets targets: v[target * n + i]. */
+static double *figures(int targets, long n)
+{
+	double *v = calloc((size_t)targets * n, sizeof(*v));
+
+	if (!v)
+		die("calloc");
+	return v;
+}
+
+static int cmd_report(long count, long rounds, char **files, int nfiles)
 {
 	static const char msg[] = "bench\n";
-	long i, errors = 0;
-	double t0, t;
-	int fd;
+	double *v = figures(nfiles, rounds), t0;
+	long *errors = calloc(nfiles, sizeof(*errors));
+	int *fds = calloc(nfiles, sizeof(*fds)), f, k;
+	long r, i;
 
-	fd = open(file, O_WRONLY);
-	if (fd < 0)
-		die(file);
-	t0 = now_ns();
-	for (i = 0; i < count; i++)
-		if (pwrite(fd, msg, sizeof(msg) - 1, 0) < 0)
-			errors++;
-	t = now_ns() - t0;
-	close(fd);
-	printf("ops_per_s=%.0f errors=%ld\n", count / (t / 1e9), errors);
+	if (!errors || !fds)
+		die("calloc");
+	for (f = 0; f < nfiles; f++) {
+		fds[f] = open(files[f], O_WRONLY);
+		if (fds[f] < 0)
+			die(files[f]);
+	}
+	for (r = 0; r < rounds; r++)
+		for (k = 0; k < nfiles; k++) {
+			f = (r + k) % nfiles;
+			t0 = now_ns();
+			for (i = 0; i < count; i++)
+				if (pwrite(fds[f], msg, sizeof(msg) - 1, 0) < 0)
+					errors[f]++;
+			v[f * rounds + r] = (now_ns() - t0) / count;
+		}
+	for (f = 0; f < nfiles; f++) {
+		close(fds[f]);
+		printf("median_us=%.4f min_us=%.4f errors=%ld\n",
+		       median(v + f * rounds, rounds) / 1e3, least(v + f * rounds, rounds) / 1e3,
+		       errors[f]);
+	}
 	return 0;
 }
 
@@ -252,49 +289,55 @@ static void check(long rc, const char *what)
 	}
 }
 
-static int cmd_diagnose(const char *handle, const char *name, long count)
+static int cmd_diagnose(const char *name, long count, char **handles, int n)
 {
-	double *v = calloc(count, sizeof(*v)), t0;
+	double *v = figures(n, count), t0;
 	struct nl nl;
 	struct req r;
 	long i;
+	int h;
 
-	if (!v)
-		die("calloc");
 	nl_open(&nl);
-	for (i = 0; i < count; i++) {
-		reporter_req(&nl, &r, DEVLINK_CMD_HEALTH_REPORTER_DIAGNOSE, 0, handle, name);
-		t0 = now_ns();
-		check(transact(&nl, &r, NULL, 0), "diagnose");
-		v[i] = now_ns() - t0;
-	}
-	printf("median_us=%.1f min_us=%.1f\n", median(v, count) / 1e3, v[0] / 1e3);
+	for (i = 0; i < count; i++)
+		for (h = 0; h < n; h++) {
+			reporter_req(&nl, &r, DEVLINK_CMD_HEALTH_REPORTER_DIAGNOSE, 0, handles[h],
+				     name);
+			t0 = now_ns();
+			check(transact(&nl, &r, NULL, 0), "diagnose");
+			v[h * count + i] = now_ns() - t0;
+		}
+	for (h = 0; h < n; h++)
+		printf("median_us=%.1f min_us=%.1f\n", median(v + h * count, count) / 1e3,
+		       least(v + h * count, count) / 1e3);
 	return 0;
 }
 
-static int cmd_dump(const char *handle, const char *name, long count)
+static int cmd_dump(const char *name, long count, char **handles, int n)
 {
-	double *v = calloc(count, sizeof(*v)), t0;
-	long i, bytes = 0;
+	double *v = figures(n, count), t0;
+	long *bytes = calloc(n, sizeof(*bytes)), i;
 	struct nl nl;
 	struct req r;
+	int h;
 
-	if (!v)
+	if (!bytes)
 		die("calloc");
 	nl_open(&nl);
-	for (i = 0; i < count; i++) {
-		reporter_req(&nl, &r, DEVLINK_CMD_HEALTH_REPORTER_DUMP_CLEAR, NLM_F_ACK,
-			     handle, name);
-		check(transact(&nl, &r, NULL, 0), "dump clear");
-		reporter_req(&nl, &r, DEVLINK_CMD_HEALTH_REPORTER_DUMP_GET, NLM_F_DUMP,
-			     handle, name);
-		t0 = now_ns();
-		bytes = transact(&nl, &r, NULL, 0);
-		check(bytes, "dump show");
-		v[i] = now_ns() - t0;
-	}
-	printf("median_ms=%.2f min_ms=%.2f bytes=%ld\n", median(v, count) / 1e6,
-	       v[0] / 1e6, bytes);
+	for (i = 0; i < count; i++)
+		for (h = 0; h < n; h++) {
+			reporter_req(&nl, &r, DEVLINK_CMD_HEALTH_REPORTER_DUMP_CLEAR, NLM_F_ACK,
+				     handles[h], name);
+			check(transact(&nl, &r, NULL, 0), "dump clear");
+			reporter_req(&nl, &r, DEVLINK_CMD_HEALTH_REPORTER_DUMP_GET, NLM_F_DUMP,
+				     handles[h], name);
+			t0 = now_ns();
+			bytes[h] = transact(&nl, &r, NULL, 0);
+			check(bytes[h], "dump show");
+			v[h * count + i] = now_ns() - t0;
+		}
+	for (h = 0; h < n; h++)
+		printf("median_ms=%.2f min_ms=%.2f bytes=%ld\n", median(v + h * count, count) / 1e6,
+		       least(v + h * count, count) / 1e6, bytes[h]);
 	return 0;
 }
 
@@ -337,12 +380,12 @@ static int cmd_load(const char *ko, char **actions, int n)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "report"))
-		return cmd_report(argv[2], count_arg(argv[3]));
-	if (argc == 5 && !strcmp(argv[1], "diagnose"))
-		return cmd_diagnose(argv[2], argv[3], count_arg(argv[4]));
-	if (argc == 5 && !strcmp(argv[1], "dump"))
-		return cmd_dump(argv[2], argv[3], count_arg(argv[4]));
+	if (argc >= 5 && !strcmp(argv[1], "report"))
+		return cmd_report(count_arg(argv[2]), count_arg(argv[3]), argv + 4, argc - 4);
+	if (argc >= 5 && !strcmp(argv[1], "diagnose"))
+		return cmd_diagnose(argv[2], count_arg(argv[3]), argv + 4, argc - 4);
+	if (argc >= 5 && !strcmp(argv[1], "dump"))
+		return cmd_dump(argv[2], count_arg(argv[3]), argv + 4, argc - 4);
 	if (argc >= 3 && !strcmp(argv[1], "load"))
 		return cmd_load(argv[2], argv + 3, argc - 3);
 	print_usage();

@@ -14,7 +14,9 @@ set -a
 set +a
 
 HB=$OUT/hbench
-REPORTS=${BENCH_REPORTS:-20000}
+# Reports: ROUNDS rounds of REPORTS_PER_ROUND per driver, interleaved.
+REPORTS=${BENCH_REPORTS:-1000}
+ROUNDS=${BENCH_ROUNDS:-21}
 DIAGNOSES=${BENCH_DIAGNOSES:-1000}
 DUMPS=${BENCH_DUMPS:-10}
 RAW=$OUT/raw
@@ -75,6 +77,19 @@ each_run() {
 	done
 }
 
+# each_pair WORKLOAD FIGURES: RUNS runs, FIGURES measuring both drivers in
+# one process, interleaved, and printing a figure per driver in the order
+# they are given, a line each.
+each_pair() {
+	local run a b figs
+	for run in $(seq "$RUNS"); do
+		read -r a b <<<"$(order "$run")"
+		figs=$("$2" "$a" "$b")
+		record "$1" "$a" "$(echo "$figs" | sed -n 1p)"
+		record "$1" "$b" "$(echo "$figs" | sed -n 2p)"
+	done
+}
+
 # Module load and instance creation (one port each), then teardown.
 load() {
 	local ms
@@ -84,16 +99,16 @@ load() {
 }
 
 reports() {
-	local line
-	line=$("$HB" report "$(dfs "$1")/break_health" "$REPORTS")
-	[ "$(echo "$line" | field errors)" = 0 ] ||
-		echo "bench: $1: failed reports: $line" >&2
-	echo "$line" | field ops_per_s | awk '{ printf "%.3f", 1e6 / $1 }'
+	local out
+	out=$("$HB" report "$REPORTS" "$ROUNDS" "$(dfs "$1")/break_health" \
+		"$(dfs "$2")/break_health")
+	echo "$out" | grep -qv 'errors=0$' && echo "bench: failed reports: $out" >&2
+	echo "$out" | field median_us
 }
 
-diagnose() { "$HB" diagnose "$(dl "$1")" dummy "$DIAGNOSES" | field median_us; }
+diagnose() { "$HB" diagnose dummy "$DIAGNOSES" "$(dl "$1")" "$(dl "$2")" | field median_us; }
 
-dump() { "$HB" dump "$(dl "$1")" dummy "$DUMPS" | field median_ms; }
+dump() { "$HB" dump dummy "$DUMPS" "$(dl "$1")" "$(dl "$2")" | field median_ms; }
 
 # The devlink health workloads: netdevsim against rdevsim.
 health() {
@@ -109,15 +124,15 @@ health() {
 		for d in netdevsim rdevsim; do
 			devlink health set "$(dl "$d")" reporter dummy auto_recover $recover
 		done
-		each_run "report_us_auto_recover_$recover" reports
+		each_pair "report_us_auto_recover_$recover" reports
 	done
 
-	each_run diagnose_us diagnose
+	each_pair diagnose_us diagnose
 
 	for d in netdevsim rdevsim; do
 		echo $((1 << 20)) >"$(dfs "$d")/binary_len"
 	done
-	each_run dump_1mib_ms dump
+	each_pair dump_1mib_ms dump
 
 	for d in netdevsim rdevsim; do
 		down "$d"

@@ -222,6 +222,33 @@ test_unprivileged() {
 		expect '.health[][] | .error == 2 and .grace_period == 500' "$(reporter dummy)"
 }
 
+# A report's text, as the stored dump shows it: on both sides of the 64
+# bytes an event keeps in itself, one trailing newline dropped, cut at a
+# NUL. A page is reported too, but no fmsg item holds it: the core fails
+# the dump (EMSGSIZE) and stores none, so a dump show makes one anew,
+# without a report's text.
+test_break_texts() {
+	local n text
+	devlink health set faux/rdevsim1 reporter dummy grace_period 0 || return 1
+	for n in 1 62 63 64 65 3000; do
+		text=$(printf 'b%.0s' $(seq $n))
+		devlink health dump clear faux/rdevsim1 reporter dummy &&
+			printf '%s' "$text" >"$H/break_health" &&
+			expect ".break_message == \"$text\"" "$(dump)" || return 1
+	done
+	devlink health dump clear faux/rdevsim1 reporter dummy &&
+		printf '%s\n' "$text" >"$H/break_health" &&
+		expect ".break_message == \"$text\"" "$(dump)" &&
+		devlink health dump clear faux/rdevsim1 reporter dummy &&
+		printf 'cut\0here\n' >"$H/break_health" &&
+		expect '.break_message == "cut"' "$(dump)" &&
+		devlink health dump clear faux/rdevsim1 reporter dummy &&
+		printf 'b%.0s' $(seq 4096) >"$H/break_health" &&
+		expect '.health[][] | .error == 11 and .recover == 11
+			and (has("last_dump_date") | not)' "$(reporter dummy)" &&
+		expect 'has("break_message") | not' "$(dump)"
+}
+
 test_unload() {
 	fails "in use" rmmod rdevsim &&
 		rdevsim_unload &&
@@ -231,7 +258,7 @@ test_unload() {
 
 ktap_print_header
 rdevsim_test_start
-ktap_set_plan 18
+ktap_set_plan 19
 ktap_test_result "load: configfs folder" test_load
 ktap_test_result "instance names other than decimal IDs refused" test_bad_names
 ktap_test_result "malformed and out-of-range settings refused" test_bad_settings
@@ -249,5 +276,6 @@ ktap_test_result "instance deleted while a recover sleeps" test_delete_busy
 ktap_test_result "netlink refusals: absent ops, unknown reporters" test_netlink_refusals
 ktap_test_result "two instances, one deleted" test_instances
 ktap_test_result "unprivileged users change and trigger nothing" test_unprivileged
+ktap_test_result "report texts: short, long, cut at a NUL; a page has no dump" test_break_texts
 ktap_test_result "unload: refused while instances exist, then clean" test_unload
 ktap_finished
