@@ -14,7 +14,8 @@ set -a
 set +a
 
 HB=$OUT/hbench
-# Reports: ROUNDS rounds of REPORTS_PER_ROUND per driver, interleaved.
+# Reports: ROUNDS rounds of REPORTS reports to each driver, the drivers
+# taking turns.
 REPORTS=${BENCH_REPORTS:-1000}
 ROUNDS=${BENCH_ROUNDS:-21}
 DIAGNOSES=${BENCH_DIAGNOSES:-1000}
