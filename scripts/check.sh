@@ -5,6 +5,7 @@
 #  - rustfmt (the kernel's .rustfmt.toml) on all Rust code
 #  - the kernel crate (with our in-tree part) is clippy-clean
 #  - our modules build warning-free with W=1 and CLIPPY=1
+#  - what must not compile does not (scripts/build-fail/)
 #  - checkpatch.pl on C, headers, scripts and the generated patch series
 #  - shellcheck (warnings and errors) on scripts
 set -euo pipefail
@@ -38,19 +39,30 @@ else
 	grep -E -A8 '(warning|error)(\[[^]]*\])?:' "$BUILD/clippy.log" | head -n 60
 fi
 
+# What must not compile: modules that would be unsound if they built.
+step "build-fail"
+if "$TOP/scripts/build-fail.sh" >"$BUILD/build-fail.log" 2>&1; then
+	ok
+else
+	bad
+	cat "$BUILD/build-fail.log"
+fi
+
 cp_opts=(--no-tree --strict --quiet --show-types --ignore SPDX_LICENSE_TAG)
 step "checkpatch (files)"
 files=$(git ls-files '*.c' '*.h' '*.sh' 'Kbuild' '*/Kbuild' 'scripts/*' | sort -u)
 if "$TREE/scripts/checkpatch.pl" "${cp_opts[@]}" -f $files; then ok; else bad; fi
 
 # The cover letter is no patch. FILE_PATH_CHANGES asks every patch that adds
-# a file to touch MAINTAINERS; patch 3 adds the entry that covers the files
-# the later ones add.
+# a file to touch MAINTAINERS; the fmsg patch adds the entry that covers the
+# files the later ones add. UNKNOWN_COMMIT_ID: the pristine tree the series is
+# made on has no history, so the commit a Fixes: tag names cannot be found in
+# it (the tag was checked against the upstream history).
 step "checkpatch (series)"
 pd=$(mktemp -d)
-if "$TOP/scripts/patches.sh" "$pd" >/dev/null && rm "$pd"/0000-cover-letter.patch &&
+if "$TOP/scripts/patches.sh" "$pd" >/dev/null && rm "$pd"/*/*0000-cover-letter.patch &&
 	"$TREE/scripts/checkpatch.pl" --no-tree --strict --quiet --show-types \
-		--ignore FILE_PATH_CHANGES "$pd"/0*-*.patch; then
+		--ignore FILE_PATH_CHANGES,UNKNOWN_COMMIT_ID "$pd"/*/*.patch; then
 	ok
 else
 	bad

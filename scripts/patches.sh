@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make patches [PATCH_DIR=dir]: the in-tree part (series/) as a
-# 'git format-patch' series with a cover letter, against the pristine tree of
-# the kernel version in use. It applies with 'git am' to that tree.
+# make patches [PATCH_DIR=dir]: the in-tree part (series/) as 'git
+# format-patch' series with cover letters, one directory per series, against
+# the pristine tree of the kernel version in use. They apply with 'git am',
+# in order, to that tree.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -31,19 +32,29 @@ email=$(git -C "$TOP" config user.email || echo "rust-devlink@localhost")
 export GIT_AUTHOR_NAME=$name GIT_AUTHOR_EMAIL=$email
 export GIT_COMMITTER_NAME=$name GIT_COMMITTER_EMAIL=$email
 
-head=$("$TOP/scripts/series.sh" commits "$repo" "$base")
-git --git-dir="$repo" update-ref refs/heads/rust-devlink "$head"
-
+# The version of the series on the list (v1 was posted as one series).
+REROLL=2
+heads=$("$TOP/scripts/series.sh" commits "$repo" "$base")
 rm -rf "$dest"
 mkdir -p "$dest"
-git --git-dir="$repo" format-patch -q --cover-letter --base="$base" -o "$dest" "$base..$head"
-
-# Fill in the cover letter from series/cover-letter.
-cover=$(ls "$dest"/0000-cover-letter.patch)
-subject=$(head -n 1 "$TOP/series/cover-letter")
-tail -n +3 "$TOP/series/cover-letter" >"$dest/.blurb"
-sed -i -e "s|\*\*\* SUBJECT HERE \*\*\*|$subject|" \
-	-e "/\*\*\* BLURB HERE \*\*\*/{r $dest/.blurb
+# One directory per series, each a 'git format-patch' series on top of the
+# ones before it (its base-commit says which).
+from=$base
+while read -r name head; do
+	out=$dest/$name
+	mkdir -p "$out"
+	git --git-dir="$repo" format-patch -q --cover-letter --reroll-count="$REROLL" \
+		--base="$from" -o "$out" "$from..$head"
+	# Fill in the cover letter from series/NAME/cover-letter.
+	cover=$(ls "$out"/*0000-cover-letter.patch)
+	letter=$TOP/series/$name/cover-letter
+	subject=$(head -n 1 "$letter")
+	tail -n +3 "$letter" >"$out/.blurb"
+	sed -i -e "s|\*\*\* SUBJECT HERE \*\*\*|$subject|" \
+		-e "/\*\*\* BLURB HERE \*\*\*/{r $out/.blurb
 d}" "$cover"
-rm -f "$dest/.blurb"
-ls "$dest"
+	rm -f "$out/.blurb"
+	from=$head
+done <<<"$heads"
+git --git-dir="$repo" update-ref refs/heads/rust-devlink "$from"
+(cd "$dest" && ls -d ./*/*)

@@ -1,7 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The in-tree part as a patch series. Each directory series/NNNN-slug/ is one
-# patch:
+# The in-tree part as patch series. Each directory series/N-name/ is one
+# series, posted on its own and applied in name order, each on top of the
+# ones before it; its cover-letter has the subject line, a blank line and the
+# text of its cover letter. Each directory series/N-name/NNNN-slug/ is one
+# patch of it:
 #   message   the commit message (subject line, blank line, body)
 #   files     paths of files this patch adds, taken whole from the repository
 #   *.diff    edits to files of the tree (or of earlier patches), applied in
@@ -12,7 +15,7 @@
 #                                       at its final content, under DIR
 #   series.sh commits REPO BASE         add one commit per patch on top of
 #                                       BASE in git repository REPO, print
-#                                       the last commit
+#                                       each series' name and last commit
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -20,7 +23,14 @@ S=$TOP/series
 # Directories of the repository that mirror the kernel tree's in-tree part.
 INTREE="rust include samples Documentation/networking/devlink/devlink-health-rust.rst"
 
-patches() { find "$S" -mindepth 1 -maxdepth 1 -type d | sort; }
+serieses() { find "$S" -mindepth 1 -maxdepth 1 -type d | sort; }
+# The patch directories of series $1, or of every series, in order.
+patches() {
+	local sr
+	for sr in ${1:-$(serieses)}; do
+		find "$sr" -mindepth 1 -maxdepth 1 -type d | sort
+	done
+}
 files_of() { [ -f "$1/files" ] && grep -v '^[[:space:]]*\(#\|$\)' "$1/files" || true; }
 diffs_of() { find "$1" -maxdepth 1 -name '*.diff' | sort; }
 diff_targets() { sed -n 's|^+++ b/||p' "$1"; }
@@ -47,6 +57,9 @@ check() {
 	done
 	for p in $(patches); do
 		[ -s "$p/message" ] || { echo "series: $p has no message" >&2; bad=1; }
+	done
+	for p in $(serieses); do
+		[ -s "$p/cover-letter" ] || { echo "series: $p has no cover-letter" >&2; bad=1; }
 	done
 	[ $bad = 0 ] || die "the series does not describe the in-tree part"
 }
@@ -93,20 +106,22 @@ commits() {
 	tmp=$(mktemp -d)
 	check
 	GIT_INDEX_FILE=$idx git -C "$repo" read-tree "$head"
-	for p in $(patches); do
-		for f in $(files_of "$p"); do
-			GIT_INDEX_FILE=$idx git -C "$repo" update-index --add --cacheinfo \
-				"100644,$(git -C "$repo" hash-object -w "$TOP/$f"),$f"
+	for sr in $(serieses); do
+		for p in $(patches "$sr"); do
+			for f in $(files_of "$p"); do
+				GIT_INDEX_FILE=$idx git -C "$repo" update-index --add --cacheinfo \
+					"100644,$(git -C "$repo" hash-object -w "$TOP/$f"),$f"
+			done
+			for d in $(diffs_of "$p"); do
+				GIT_INDEX_FILE=$idx git -C "$repo" apply --cached "$d" ||
+					die "series: $d does not apply"
+			done
+			tree=$(GIT_INDEX_FILE=$idx git -C "$repo" write-tree)
+			head=$(git -C "$repo" commit-tree "$tree" -p "$head" -F "$p/message")
 		done
-		for d in $(diffs_of "$p"); do
-			GIT_INDEX_FILE=$idx git -C "$repo" apply --cached "$d" ||
-				die "series: $d does not apply"
-		done
-		tree=$(GIT_INDEX_FILE=$idx git -C "$repo" write-tree)
-		head=$(git -C "$repo" commit-tree "$tree" -p "$head" -F "$p/message")
+		echo "$(basename "$sr") $head"
 	done
 	rm -rf "$idx" "$tmp"
-	echo "$head"
 }
 
 cmd=$1

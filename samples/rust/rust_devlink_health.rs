@@ -19,7 +19,7 @@
 use kernel::{
     debugfs::{Dir, File},
     device, devlink,
-    devlink::{fmsg::Object, health},
+    devlink::{fmsg::Object, health, Locked},
     faux,
     net::netlink::ExtAck,
     prelude::*,
@@ -50,7 +50,7 @@ impl devlink::Operations for Sample {
     fn info_get(
         _devlink: &devlink::Guard<'_, Self>,
         req: &mut devlink::InfoRequest<'_>,
-        _extack: &mut ExtAck,
+        _extack: &mut ExtAck<'_>,
     ) -> Result {
         req.put_serial_number(c"RDL-SAMPLE-0001")?;
         req.put_version_running(c"fw", c"1.0.0")
@@ -74,19 +74,31 @@ impl health::ReporterOps for Fw {
     const NAME: &'static CStr = c"sample";
     type Context = Event;
 
-    fn recover(&self, _ctx: Option<&Event>, _extack: &mut ExtAck) -> Result {
+    fn recover(
+        &self,
+        _devlink: &Locked<'_>,
+        _ctx: Option<&Event>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         // A real driver would reset the part of the device that failed.
         self.recoveries.fetch_add(1, Relaxed);
         Ok(())
     }
 
-    fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&Event>, _extack: &mut ExtAck) -> Result {
+    fn dump(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        ctx: Option<&Event>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         match ctx {
             Some(event) => {
                 fmsg.put_object(c"event", |o| {
                     o.put_u32(c"seq", event.seq)
                         .put_str(c"message", &event.message);
-                });
+                    Ok(())
+                })?;
             }
             // From user space, with no dump stored: the current state.
             None => {
@@ -96,7 +108,12 @@ impl health::ReporterOps for Fw {
         Ok(())
     }
 
-    fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+    fn diagnose(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         fmsg.put_u32(c"events", self.events.load(Relaxed))
             .put_u32(c"recoveries", self.recoveries.load(Relaxed));
         Ok(())
@@ -147,11 +164,12 @@ fn report(reporter: &Arc<health::Reporter<Fw>>, reader: &mut UserSliceReader) ->
 }
 
 struct SampleModule {
-    // Dropped first: no report after the reporters are gone.
+    // Dropped first: user space sees the instance whole until it is gone.
+    _devlink: devlink::Registration<Sample>,
+    // Then the files: no report after the reporters are gone.
     _report: Pin<KBox<File<Arc<health::Reporter<Fw>>>>>,
     _pcie_error: Pin<KBox<File<Arc<health::Reporter<Pcie>>>>>,
     _dir: Dir,
-    _devlink: devlink::Registration<Sample>,
     _faux: faux::Registration,
 }
 
@@ -159,7 +177,7 @@ impl kernel::Module for SampleModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let faux = faux::Registration::new(c"rust-devlink-sample", None)?;
         let dev: &device::Device<device::Bound> = faux.as_ref().as_ref();
-        let devlink = devlink::Registration::new(dev, Sample)?;
+        let devlink = devlink::Unregistered::new(dev, Sample)?;
         let fw = Fw {
             events: Atomic::new(0),
             recoveries: Atomic::new(0),
@@ -175,11 +193,13 @@ impl kernel::Module for SampleModule {
             dir.write_callback_file(c"pcie_error", pcie, &report_pcie),
             GFP_KERNEL,
         )?;
+        // Last: user space sees the instance with its reporters.
+        let devlink = devlink::Registration::new(dev, devlink)?;
         Ok(Self {
+            _devlink: devlink,
             _report: report,
             _pcie_error: pcie_error,
             _dir: dir,
-            _devlink: devlink,
             _faux: faux,
         })
     }

@@ -29,7 +29,7 @@ impl devlink::Operations for DevData {
     fn info_get(
         _devlink: &devlink::Guard<'_, Self>,
         req: &mut devlink::InfoRequest<'_>,
-        _extack: &mut ExtAck,
+        _extack: &mut ExtAck<'_>,
     ) -> Result {
         req.put_serial_number(&_devlink.serial)?;
         // The versions netdevsim shows.
@@ -40,13 +40,13 @@ impl devlink::Operations for DevData {
 
 /// A live instance. Dropping it removes the instance.
 pub(crate) struct Device {
-    // Dropped in this order: the knobs and reporters, the ports, the folders, the devlink
-    // instance, the device.
+    // Dropped in this order: the devlink registration (user space sees the instance whole
+    // until it is gone), the knobs and reporters, the ports, the folders, the device.
+    _devlink: devlink::Registration<DevData>,
     _health: Health,
     _ports: KVec<PortHealth>,
     _ports_dir: Dir,
     _dir: Dir,
-    _devlink: devlink::Registration<DevData>,
     _faux: faux::Registration,
 }
 
@@ -58,21 +58,23 @@ impl Device {
         let faux = faux::Registration::new(&name, None)?;
         let dev: &device::Device<device::Bound> = faux.as_ref().as_ref();
         let serial = CString::try_from_fmt(fmt!("{id}"))?;
-        let reg = devlink::Registration::new(dev, DevData { serial })?;
+        let devlink = devlink::Unregistered::new(dev, DevData { serial })?;
         let dir = root.subdir(&name);
         let ports_dir = dir.subdir(c"ports");
         let mut port_list = KVec::with_capacity(ports as usize, GFP_KERNEL)?;
         for index in 0..ports {
-            let port = Port::new(&reg, index, Flavour::Physical { number: index })?;
+            let port = Port::new(&devlink, index, Flavour::Physical { number: index })?;
             port_list.push(PortHealth::new(port, &ports_dir)?, GFP_KERNEL)?;
         }
-        let health = Health::new(&reg, &dir, periods)?;
+        let health = Health::new(&devlink, &dir, periods)?;
+        // Last: user space sees the instance with all its ports and reporters.
+        let reg = devlink::Registration::new(dev, devlink)?;
         Ok(Self {
+            _devlink: reg,
             _health: health,
             _ports: port_list,
             _ports_dir: ports_dir,
             _dir: dir,
-            _devlink: reg,
             _faux: faux,
         })
     }

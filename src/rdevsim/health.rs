@@ -9,7 +9,7 @@
 
 use kernel::{
     debugfs::{Dir, File},
-    devlink::{fmsg::Object, health, Devlink},
+    devlink::{fmsg::Object, health, Devlink, Locked},
     net::netlink::ExtAck,
     prelude::*,
     random,
@@ -41,11 +41,22 @@ impl health::ReporterOps for Empty {
     const NAME: &'static CStr = c"empty";
     type Context = ();
 
-    fn dump(&self, _fmsg: &mut Object<'_>, _ctx: Option<&()>, _extack: &mut ExtAck) -> Result {
+    fn dump(
+        &self,
+        _devlink: &Locked<'_>,
+        _fmsg: &mut Object<'_>,
+        _ctx: Option<&()>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         Ok(())
     }
 
-    fn diagnose(&self, _fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+    fn diagnose(
+        &self,
+        _devlink: &Locked<'_>,
+        _fmsg: &mut Object<'_>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         Ok(())
     }
 }
@@ -85,20 +96,24 @@ impl Dummy {
             .put_object(c"test_nest", |o| {
                 o.put_bool(c"nested_test_bool", false)
                     .put_u8(c"nested_test_u8", 0);
-            })
+                Ok(())
+            })?
             .put_array(c"test_u32_array", |a| {
                 for i in 0..10 {
                     a.push_u32(i);
                 }
-            })
+                Ok(())
+            })?
             .put_array(c"test_array_of_objects", |a| {
                 for i in 0..10 {
                     a.push_object(|o| {
                         o.put_bool(c"in_array_nested_test_bool", false)
                             .put_u8(c"in_array_nested_test_u8", i);
-                    });
+                        Ok(())
+                    })?;
                 }
-            });
+                Ok(())
+            })?;
         Ok(())
     }
 }
@@ -112,7 +127,12 @@ impl health::ReporterOps for Dummy {
         self.periods
     }
 
-    fn recover(&self, ctx: Option<&Break>, extack: &mut ExtAck) -> Result {
+    fn recover(
+        &self,
+        _devlink: &Locked<'_>,
+        ctx: Option<&Break>,
+        extack: &mut ExtAck<'_>,
+    ) -> Result {
         if self.fail_recover.load(Relaxed) {
             extack.set_message(c"rdevsim: User setup the recover to fail for testing purposes");
             return Err(EINVAL);
@@ -123,14 +143,25 @@ impl health::ReporterOps for Dummy {
         Ok(())
     }
 
-    fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&Break>, _extack: &mut ExtAck) -> Result {
+    fn dump(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        ctx: Option<&Break>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         if let Some(ctx) = ctx {
             fmsg.put_str(c"break_message", ctx.message());
         }
         self.put_values(fmsg)
     }
 
-    fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+    fn diagnose(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         if let Some(msg) = self.recovered.lock().get() {
             fmsg.put_str(c"recovered_break_message", msg);
         }

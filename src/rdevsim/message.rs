@@ -107,11 +107,10 @@ impl Break {
     }
 
     /// The text.
-    #[inline]
     pub(crate) fn message(&self) -> &CStr {
-        // SAFETY: By the type invariant, the bytes up to `len` are a NUL and the ones before
-        // it, none of them a NUL.
-        unsafe { CStr::from_bytes_with_nul_unchecked(&self.text.bytes()[..=self.len]) }
+        // By the type invariant, the bytes up to `len` are a NUL and the ones before it, none of
+        // them a NUL: the empty text is never returned but for a broken invariant.
+        CStr::from_bytes_with_nul(&self.text.bytes()[..=self.len]).unwrap_or(c"")
     }
 }
 

@@ -10,7 +10,7 @@
 
 use kernel::{
     debugfs::{Dir, File},
-    devlink::{fmsg::Object, health, port::Port},
+    devlink::{fmsg::Object, health, port::Port, Locked},
     net::netlink::ExtAck,
     prelude::*,
     str::CString,
@@ -136,7 +136,12 @@ impl health::ReporterOps for Link {
     const NAME: &'static CStr = c"link";
     type Context = Break;
 
-    fn recover(&self, ctx: Option<&Break>, extack: &mut ExtAck) -> Result {
+    fn recover(
+        &self,
+        _devlink: &Locked<'_>,
+        ctx: Option<&Break>,
+        extack: &mut ExtAck<'_>,
+    ) -> Result {
         let delay = self.recover_delay_ms.load(Relaxed);
         if delay != 0 {
             fsleep(Delta::from_millis(delay.into()));
@@ -152,7 +157,13 @@ impl health::ReporterOps for Link {
         Ok(())
     }
 
-    fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&Break>, _extack: &mut ExtAck) -> Result {
+    fn dump(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        ctx: Option<&Break>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         fmsg.put_u32(c"port", self.index);
         if let Some(ctx) = ctx {
             fmsg.put_str(c"break_message", ctx.message());
@@ -161,7 +172,12 @@ impl health::ReporterOps for Link {
         Ok(())
     }
 
-    fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+    fn diagnose(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         fmsg.put_u32(c"port", self.index)
             .put_u32(c"recoveries", self.recoveries.load(Relaxed))
             .put_u32(c"recover_delay_ms", self.recover_delay_ms.load(Relaxed))
@@ -172,7 +188,7 @@ impl health::ReporterOps for Link {
         Ok(())
     }
 
-    fn test(&self, _extack: &mut ExtAck) -> Result {
+    fn test(&self, _devlink: &Locked<'_>, _extack: &mut ExtAck<'_>) -> Result {
         self.trigger.fire()
     }
 }
@@ -253,7 +269,6 @@ impl PortHealth {
             health::Reporter::new_on_port(&port, Link::new(index, trigger.clone()))?,
             GFP_KERNEL,
         )?;
-        trigger.state.lock().reporter = Some(reporter.clone());
         let name = CString::try_from_fmt(fmt!("{index}"))?;
         let dir = ports_dir.subdir(&name);
         let health_dir = dir.subdir(c"health");
@@ -294,6 +309,11 @@ impl PortHealth {
                 GFP_KERNEL,
             )?,
         ];
+        // Last, when nothing can fail any more: the trigger and the reporter hold each other
+        // until `PortHealth::drop` stops the trigger, so an error after this would leak both,
+        // the port and the instance. A `devlink health test` before this finds no reporter and
+        // makes no event.
+        trigger.state.lock().reporter = Some(reporter.clone());
         Ok(Self {
             _files: files,
             _health_dir: health_dir,

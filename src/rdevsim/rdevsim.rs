@@ -23,7 +23,7 @@
 
 use kernel::{
     configfs, configfs_attrs, debugfs::Dir, devlink::health::Periods, new_mutex, page::PAGE_SIZE,
-    prelude::*, sync::Mutex,
+    prelude::*, sync::Mutex, time::Delta,
 };
 
 mod dev;
@@ -220,15 +220,17 @@ impl configfs::AttributeOperations<3> for Config {
             (true, true) => Err(EBUSY),
             (false, false) => Ok(()),
             (true, false) => {
-                let periods =
-                    Periods::from_millis(settings.graceful_ms.into(), settings.burst_ms.into())
-                        .ok_or_else(|| {
-                            pr_err!(
-                                "instance {}: a burst period needs a graceful period\n",
-                                config.id
-                            );
-                            EINVAL
-                        })?;
+                let periods = Periods::new(
+                    Delta::from_millis(settings.graceful_ms.into()),
+                    Delta::from_millis(settings.burst_ms.into()),
+                )
+                .ok_or_else(|| {
+                    pr_err!(
+                        "instance {}: a burst period needs a graceful period\n",
+                        config.id
+                    );
+                    EINVAL
+                })?;
                 let device = Device::new(&config.debugfs, config.id, settings.ports, periods)?;
                 settings.device = Some(device);
                 Ok(())

@@ -7,16 +7,17 @@
 //! context; `dump` writes that context (or, asked by user space, the live state), `recover`
 //! resets the transmit ring or the whole device while the interface stays registered.
 
-use core::num::NonZeroU64;
 use kernel::{
     devlink::{
         fmsg::{Array, Object},
         health::{Periods, ReporterOps},
+        Locked,
     },
     net::dev::Device,
     net::netlink::ExtAck,
     prelude::*,
     sync::aref::ARef,
+    time::Delta,
 };
 
 use crate::{nic::Nic, regs::*};
@@ -65,7 +66,7 @@ impl TxRingState {
         })
     }
 
-    fn put(&self, fmsg: &mut Object<'_>) {
+    fn put(&self, fmsg: &mut Object<'_>) -> Result {
         fmsg.put_u32(c"head", self.head)
             .put_u32(c"tail", self.tail)
             .put_u32(c"next_to_use", self.next_to_use)
@@ -82,14 +83,17 @@ impl TxRingState {
                             .put_u32(c"length", (w1 & 0xffff) as u32)
                             .put_u32(c"cmd", ((w1 >> 24) & 0xff) as u32)
                             .put_u32(c"status", ((w1 >> 32) & 0xff) as u32);
-                    });
+                        Ok(())
+                    })?;
                 }
-            });
+                Ok(())
+            })?;
+        Ok(())
     }
 }
 
 /// Fails a recovery that fault injection (`fail_recover`) asked to fail.
-fn injected_failure(nic: &Nic, extack: &mut ExtAck) -> Result {
+fn injected_failure(nic: &Nic, extack: &mut ExtAck<'_>) -> Result {
     if nic.recover_fails() {
         extack.set_message(c"re1000: recover set to fail by fault injection");
         return Err(EIO);
@@ -131,10 +135,15 @@ impl ReporterOps for TxReporter {
     const NAME: &'static CStr = c"tx";
     /// At most one automatic ring reset a second: a ring that stalls again at once is left in
     /// error, for the user to look at.
-    const PERIODS: Periods = Periods::new(NonZeroU64::new(1000).unwrap(), 0);
+    const PERIODS: Periods = Periods::new(Delta::from_millis(1000), Delta::ZERO).unwrap();
     type Context = TxStall;
 
-    fn recover(&self, _ctx: Option<&TxStall>, extack: &mut ExtAck) -> Result {
+    fn recover(
+        &self,
+        _devlink: &Locked<'_>,
+        _ctx: Option<&TxStall>,
+        extack: &mut ExtAck<'_>,
+    ) -> Result {
         let nic = self.netdev.data();
         injected_failure(&nic, extack)?;
         let state = nic.state().lock();
@@ -143,7 +152,13 @@ impl ReporterOps for TxReporter {
         })
     }
 
-    fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&TxStall>, _extack: &mut ExtAck) -> Result {
+    fn dump(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        ctx: Option<&TxStall>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         match ctx {
             Some(stall) => {
                 fmsg.put_str(
@@ -155,17 +170,22 @@ impl ReporterOps for TxReporter {
                 )
                 .put_u32(c"queue", stall.queue)
                 .put_u64(c"stuck_ms", stall.stuck_ms)
-                .put_object(c"ring", |o| stall.ring.put(o));
+                .put_object(c"ring", |o| stall.ring.put(o))?;
             }
             None => {
                 let ring = TxRingState::read(&self.netdev.data()).ok_or(ENODEV)?;
-                fmsg.put_object(c"ring", |o| ring.put(o));
+                fmsg.put_object(c"ring", |o| ring.put(o))?;
             }
         }
         Ok(())
     }
 
-    fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+    fn diagnose(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         let nic = self.netdev.data();
         let up = nic.state().lock().up;
         let c = nic.health_counters();
@@ -253,10 +273,11 @@ impl Registers {
         Some(Self(values))
     }
 
-    fn put(&self, fmsg: &mut Object<'_>) {
+    fn put(&self, fmsg: &mut Object<'_>) -> Result {
         for (v, (name, _)) in self.0.iter().zip(DUMPED.iter()) {
             fmsg.put_u32(name, *v);
         }
+        Ok(())
     }
 }
 
@@ -276,10 +297,15 @@ impl ReporterOps for HwReporter {
     const NAME: &'static CStr = c"hw";
     /// A device reset takes the link down for a few seconds: at most one automatic reset in
     /// ten seconds.
-    const PERIODS: Periods = Periods::new(NonZeroU64::new(10_000).unwrap(), 0);
+    const PERIODS: Periods = Periods::new(Delta::from_millis(10_000), Delta::ZERO).unwrap();
     type Context = HwFault;
 
-    fn recover(&self, _ctx: Option<&HwFault>, extack: &mut ExtAck) -> Result {
+    fn recover(
+        &self,
+        _devlink: &Locked<'_>,
+        _ctx: Option<&HwFault>,
+        extack: &mut ExtAck<'_>,
+    ) -> Result {
         let nic = self.netdev.data();
         injected_failure(&nic, extack)?;
         if nic.hw().read(STATUS) == Some(u32::MAX) {
@@ -292,7 +318,13 @@ impl ReporterOps for HwReporter {
         })
     }
 
-    fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&HwFault>, _extack: &mut ExtAck) -> Result {
+    fn dump(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        ctx: Option<&HwFault>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         let nic = self.netdev.data();
         let (registers, bus_master) = match ctx {
             Some(fault) => {
@@ -305,11 +337,16 @@ impl ReporterOps for HwReporter {
             ),
         };
         fmsg.put_bool(c"bus_master", bus_master)
-            .put_object(c"registers", |o| registers.put(o));
+            .put_object(c"registers", |o| registers.put(o))?;
         Ok(())
     }
 
-    fn diagnose(&self, fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+    fn diagnose(
+        &self,
+        _devlink: &Locked<'_>,
+        fmsg: &mut Object<'_>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         let nic = self.netdev.data();
         let hw = nic.hw();
         let link = hw.link().ok_or(ENODEV)?;
@@ -331,7 +368,7 @@ impl ReporterOps for HwReporter {
         Ok(())
     }
 
-    fn test(&self, _extack: &mut ExtAck) -> Result {
+    fn test(&self, _devlink: &Locked<'_>, _extack: &mut ExtAck<'_>) -> Result {
         // Reported by the watchdog, as this runs with the instance lock held.
         self.netdev.data().request_test_event();
         Ok(())

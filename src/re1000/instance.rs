@@ -34,7 +34,7 @@ impl devlink::Operations for Instance {
     fn info_get(
         devlink: &devlink::Guard<'_, Self>,
         req: &mut devlink::InfoRequest<'_>,
-        _extack: &mut ExtAck,
+        _extack: &mut ExtAck<'_>,
     ) -> Result {
         req.put_serial_number(&devlink.serial)?;
         req.put_version_fixed(c"asic.id", c"82540EM")?;

@@ -86,7 +86,9 @@ struct Re1000;
 /// What a bound device holds; dropped in this order after `unbind`.
 #[pin_data]
 struct Data<'bound> {
-    /// First: no interrupt may reach the network device once it is unregistered.
+    /// First: user space sees the devlink instance whole until it is gone.
+    _devlink: devlink::Registration<Instance>,
+    /// No interrupt may reach the network device once it is unregistered.
     #[pin]
     irq: pci::Interrupt<'bound, Isr>,
     /// No fault is injected, then no error reported, once the network device is gone.
@@ -96,7 +98,6 @@ struct Data<'bound> {
     netdev: Registration<Nic>,
     /// Registered as long as the network device, which keeps it too.
     _port: Port,
-    _devlink: devlink::Registration<Instance>,
 }
 
 kernel::pci_device_table!(
@@ -126,7 +127,7 @@ impl pci::Driver for Re1000 {
             let version = hw.eeprom_read(EEPROM_VERSION_WORD)?;
             hw.setup_link().ok_or(ENODEV)?;
 
-            let devlink = devlink::Registration::new(pdev.as_ref(), Instance::new(&mac, version)?)?;
+            let devlink = devlink::Unregistered::new(pdev.as_ref(), Instance::new(&mac, version)?)?;
             let port = Port::new(&devlink, 0, Flavour::Physical { number: 0 })?;
             let netdev = Registration::<Nic>::new_on_port(pdev.as_ref(), &port, |new| {
                 new.set_mac_address(&mac)?;
@@ -157,7 +158,11 @@ impl pci::Driver for Re1000 {
                 mac[5]
             );
 
+            // Last of the devlink side: user space sees the instance with its port and
+            // reporters.
+            let devlink = devlink::Registration::new(pdev.as_ref(), devlink)?;
             Ok(try_pin_init!(Data {
+                _devlink: devlink,
                 irq <- pdev.request_interrupt(
                     pci::IrqTypes::all(),
                     irq::Flags::SHARED,
@@ -168,7 +173,6 @@ impl pci::Driver for Re1000 {
                 _watchdog: watchdog,
                 netdev,
                 _port: port,
-                _devlink: devlink,
             }? Error))
         })
     }

@@ -11,11 +11,22 @@
 //!
 //! # Context and locking
 //!
-//! - Every operation runs in process context with the instance lock held, and may sleep. It must
-//!   not report, nor drop a reporter or a port of its instance.
+//! - Every operation runs in process context with the instance lock held, and may sleep.
 //! - [`Reporter::report`] and [`Reporter::state_update`] sleep: call them from process context
-//!   (a work item, a threaded interrupt handler), never with the instance lock held. When the
-//!   error shows in atomic context, queue a work item that reports.
+//!   (a work item, a threaded interrupt handler). When the error shows in atomic context, queue
+//!   a work item that reports. Dropping a reporter, a port or a
+//!   [`Registration`](super::Registration), or the last reference to an instance, sleeps too.
+//! - A report takes the instance lock. The abstraction knows when the current task holds it:
+//!   through a [`Guard`](super::Guard), and in every operation, which the core calls with it
+//!   held. There a report, a second [`Devlink::lock`] and the constructors that take the lock
+//!   fail with [`EDEADLK`] (and a warning, once per object) instead of deadlocking; ports and
+//!   reporters dropped there are destroyed under the lock held (a reporter dropped in one of its
+//!   own operations is leaked with a warning instead, and a registration dropped under the lock
+//!   stays registered until unbind, as nothing else is sound there).
+//! - What the abstraction cannot see, and lockdep reports: the instance lock taken by C code
+//!   outside of an operation, a lock that the current task holds and that another path takes
+//!   inside the instance lock (RTNL: the kernel's order is the instance lock, then RTNL), and
+//!   waiting under the lock for a task that reports (flushing a work item that reports).
 //! - Reporters of an instance that is no longer registered do not report: [`Reporter::report`]
 //!   returns [`ENODEV`], as the core must not notify user space about them.
 //!
@@ -26,26 +37,31 @@
 use crate::{
     bindings,
     devlink::{
-        fmsg::{Object, RawFmsg},
-        instance::InstanceRef,
+        fmsg::{Builder, Object},
+        instance::{refuse, Header, Held, InstanceRef},
         port::{Port, PortInner},
-        Devlink, Guard, Operations,
+        Devlink, Locked, Operations,
     },
-    error::{from_err_ptr, from_result, VTABLE_DEFAULT_ERROR},
+    error::{from_err_ptr, from_result, to_result, VTABLE_DEFAULT_ERROR},
+    fmt,
     net::netlink::ExtAck,
     prelude::*,
-    sync::Arc,
+    sync::{atomic::Atomic, Arc},
     task::might_sleep,
+    time::Delta,
 };
-use core::{marker::PhantomData, num::NonZeroU64, ops::Deref, ptr::NonNull};
+use core::{marker::PhantomData, mem::ManuallyDrop, ops::Deref, ptr::NonNull};
 
-/// The default periods of a reporter, in milliseconds, as user space sees them in
-/// `devlink health show` until it sets others.
+/// The default periods of a reporter, as user space sees them in `devlink health show` until it
+/// sets others.
 ///
 /// - The graceful period is the minimum time between two recoveries: an error reported within
-///   it is counted, but not recovered ([`Reporter::report`] returns [`ECANCELED`]).
+///   it is counted, but not recovered ([`Reporter::report`] returns [`ECANCELED`], with
+///   `auto_recover` on; with it off, nothing is recovered anyway).
 /// - The burst period, which follows each recovery that starts it, lets errors be recovered
 ///   before the graceful period begins.
+///
+/// The core keeps them in whole milliseconds: a period is rounded up to the next millisecond.
 ///
 /// A burst period needs a graceful period, and a graceful period needs a `recover` operation;
 /// the C core refuses other reporters with a warning. Here a [`Periods`] cannot hold a burst
@@ -55,19 +71,23 @@ use core::{marker::PhantomData, num::NonZeroU64, ops::Deref, ptr::NonNull};
 /// # Examples
 ///
 /// ```
-/// use core::num::NonZeroU64;
-/// use kernel::devlink::health::Periods;
+/// use kernel::{devlink::health::Periods, time::Delta};
 ///
-/// const P: Periods = Periods::new(NonZeroU64::new(500).unwrap(), 100);
-/// assert_eq!((P.graceful_ms(), P.burst_ms()), (500, 100));
+/// const P: Periods = Periods::new(Delta::from_millis(500), Delta::from_millis(100)).unwrap();
+/// assert_eq!(P.graceful(), Delta::from_millis(500));
+/// assert_eq!(P.burst(), Delta::from_millis(100));
 ///
-/// // From values known at run time, such as a module parameter.
-/// assert_eq!(Periods::from_millis(500, 100), Some(P));
-/// assert_eq!(Periods::from_millis(0, 0), Some(Periods::NONE));
-/// assert_eq!(Periods::from_millis(0, 100), None);
+/// assert_eq!(Periods::new(Delta::ZERO, Delta::ZERO), Some(Periods::NONE));
+/// // No burst period without a graceful period, no negative period.
+/// assert_eq!(Periods::new(Delta::ZERO, Delta::from_millis(100)), None);
+/// assert_eq!(Periods::new(Delta::from_millis(-1), Delta::ZERO), None);
+/// // Rounded up to whole milliseconds.
+/// let p = Periods::new(Delta::from_micros(1500), Delta::ZERO).unwrap();
+/// assert_eq!(p.graceful(), Delta::from_millis(2));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Periods {
+    /// As the C ops table has them.
     graceful_ms: u64,
     burst_ms: u64,
 }
@@ -79,35 +99,36 @@ impl Periods {
         burst_ms: 0,
     };
 
-    /// A graceful period of `graceful_ms` milliseconds and a burst period of `burst_ms` (which
-    /// may be zero).
-    pub const fn new(graceful_ms: NonZeroU64, burst_ms: u64) -> Self {
-        Self {
-            graceful_ms: graceful_ms.get(),
-            burst_ms,
-        }
-    }
-
-    /// The periods of these lengths, or `None` for a burst period without a graceful period.
-    pub const fn from_millis(graceful_ms: u64, burst_ms: u64) -> Option<Self> {
-        if burst_ms != 0 && graceful_ms == 0 {
+    /// A graceful period and a burst period (either may be zero), or `None` for a negative
+    /// period or a burst period without a graceful period.
+    pub const fn new(graceful: Delta, burst: Delta) -> Option<Self> {
+        let (graceful, burst) = (graceful.as_nanos(), burst.as_nanos());
+        if graceful < 0 || burst < 0 || (burst != 0 && graceful == 0) {
             return None;
         }
         Some(Self {
-            graceful_ms,
-            burst_ms,
+            graceful_ms: ceil_millis(graceful),
+            burst_ms: ceil_millis(burst),
         })
     }
 
-    /// Returns the graceful period in milliseconds.
-    pub const fn graceful_ms(&self) -> u64 {
-        self.graceful_ms
+    /// Returns the graceful period.
+    pub const fn graceful(&self) -> Delta {
+        // Not truncated: at most `i64::MAX` nanoseconds, in milliseconds.
+        Delta::from_millis(self.graceful_ms as i64)
     }
 
-    /// Returns the burst period in milliseconds.
-    pub const fn burst_ms(&self) -> u64 {
-        self.burst_ms
+    /// Returns the burst period.
+    pub const fn burst(&self) -> Delta {
+        // As above.
+        Delta::from_millis(self.burst_ms as i64)
     }
+}
+
+/// Nanoseconds (not negative) in milliseconds, rounded up; `const`, which
+/// [`Delta::as_millis_ceil`] is not.
+const fn ceil_millis(nanos: i64) -> u64 {
+    (nanos as u64).div_ceil(1_000_000)
 }
 
 /// The state of a reporter.
@@ -131,10 +152,22 @@ pub enum State {
 /// with no dump stored).
 ///
 /// See the [module documentation](self) for the context operations run in.
+///
+/// The data is `'static`, as the instance's (see [`Operations`]): a reporter may be leaked, and
+/// the core then calls its operations for as long as the instance is registered.
 #[vtable]
-pub trait ReporterOps: Sized + Send + Sync {
+pub trait ReporterOps: Sized + Send + Sync + 'static {
     /// The name of the reporter, unique in its instance (or port).
     const NAME: &'static CStr;
+
+    /// The name of this reporter, for a driver that has several reporters of this type on one
+    /// instance (one per queue ...); [`ReporterOps::NAME`] unless overridden.
+    ///
+    /// Called once, when the reporter is created; the core keeps the string, which the data
+    /// owns (it is never moved nor changed: reporters only lend their data shared).
+    fn name(&self) -> &CStr {
+        Self::NAME
+    }
 
     /// The default graceful and burst periods.
     const PERIODS: Periods = Periods::NONE;
@@ -153,31 +186,53 @@ pub trait ReporterOps: Sized + Send + Sync {
     type Context;
 
     /// Recovers from the error.
-    fn recover(&self, _ctx: Option<&Self::Context>, _extack: &mut ExtAck) -> Result {
+    ///
+    /// Called by a report (with its context), or for `devlink health recover` (without), in
+    /// process context with the instance lock held; may sleep. The core counts a recovery and
+    /// puts the reporter back in the healthy state when it succeeds.
+    fn recover(
+        &self,
+        _devlink: &Locked<'_>,
+        _ctx: Option<&Self::Context>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Dumps the state of the device, for `devlink health dump show`.
     ///
-    /// The core keeps the dump it gets from a report until user space clears it.
+    /// Called by a report (with its context) when no dump is stored and `auto_dump` is on, or
+    /// for `devlink health dump show` when none is stored (without), in process context with
+    /// the instance lock held; may sleep. The core keeps the dump it gets until user space
+    /// clears it, and sends it as a netlink dump, in as many messages as it takes.
     fn dump(
         &self,
+        _devlink: &Locked<'_>,
         _fmsg: &mut Object<'_>,
         _ctx: Option<&Self::Context>,
-        _extack: &mut ExtAck,
+        _extack: &mut ExtAck<'_>,
     ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Describes the current state, for `devlink health diagnose`.
-    fn diagnose(&self, _fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+    ///
+    /// Called in process context with the instance lock held; may sleep. The answer is one
+    /// netlink message: a diagnose that does not fit fails with [`EMSGSIZE`].
+    fn diagnose(
+        &self,
+        _devlink: &Locked<'_>,
+        _fmsg: &mut Object<'_>,
+        _extack: &mut ExtAck<'_>,
+    ) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
     /// Triggers a test error, for `devlink health test`; it should go through the same path as
-    /// a real error, up to [`Reporter::report`] (which must then run from elsewhere, as this
-    /// operation runs with the instance lock held).
-    fn test(&self, _extack: &mut ExtAck) -> Result {
+    /// a real error, up to [`Reporter::report`], which must then run from elsewhere (a work
+    /// item): this operation runs in process context with the instance lock held, where a
+    /// report fails with [`EDEADLK`].
+    fn test(&self, _devlink: &Locked<'_>, _extack: &mut ExtAck<'_>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
@@ -211,7 +266,7 @@ impl Parent {
 /// ```
 /// use kernel::{
 ///     c_str, device, devlink, devlink::fmsg::Object, devlink::health, faux, net::netlink::ExtAck,
-///     prelude::*, sync::atomic::{Atomic, Relaxed},
+///     prelude::*, sync::atomic::{Atomic, Relaxed}, time::Delta,
 /// };
 ///
 /// struct Board;
@@ -231,20 +286,33 @@ impl Parent {
 /// #[vtable]
 /// impl health::ReporterOps for Fw {
 ///     const NAME: &'static CStr = c_str!("fw");
-///     const PERIODS: health::Periods = health::Periods::from_millis(500, 0).unwrap();
+///     const PERIODS: health::Periods =
+///         health::Periods::new(Delta::from_millis(500), Delta::ZERO).unwrap();
 ///     type Context = Crash;
 ///
-///     fn recover(&self, _ctx: Option<&Crash>, _extack: &mut ExtAck) -> Result {
+///     fn recover(
+///         &self,
+///         _devlink: &devlink::Locked<'_>,
+///         _ctx: Option<&Crash>,
+///         _extack: &mut ExtAck<'_>,
+///     ) -> Result {
 ///         self.resets.fetch_add(1, Relaxed);
 ///         Ok(())
 ///     }
 ///
-///     fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&Crash>, _ext: &mut ExtAck) -> Result {
+///     fn dump(
+///         &self,
+///         _devlink: &devlink::Locked<'_>,
+///         fmsg: &mut Object<'_>,
+///         ctx: Option<&Crash>,
+///         _extack: &mut ExtAck<'_>,
+///     ) -> Result {
 ///         fmsg.put_u32(c_str!("resets"), self.resets.load(Relaxed));
 ///         if let Some(crash) = ctx {
 ///             fmsg.put_object(c_str!("crash"), |o| {
 ///                 o.put_u64(c_str!("pc"), crash.pc);
-///             });
+///                 Ok(())
+///             })?;
 ///         }
 ///         Ok(())
 ///     }
@@ -252,7 +320,8 @@ impl Parent {
 ///
 /// let fdev = faux::Registration::new(c_str!("rust-devlink-health-doc"), None)?;
 /// let dev: &device::Device<device::Bound> = fdev.as_ref().as_ref();
-/// let reg = devlink::Registration::new(dev, Board)?;
+/// let reg = devlink::Unregistered::new(dev, Board)?;
+/// let reg = devlink::Registration::new(dev, reg)?;
 /// let fw = health::Reporter::new(&reg, Fw { resets: Atomic::new(0) })?;
 ///
 /// fw.report(c_str!("firmware stopped"), &Crash { pc: 0x1000 })?;
@@ -266,22 +335,38 @@ impl Parent {
 ///
 /// # Invariants
 ///
-/// `raw` is a reporter created for `R` in the instance (or port) held by `parent`, with `data`
-/// as its private data and `_ops` (if any) as its ops table, and not destroyed yet.
+/// `raw` is a reporter created for `R` in the instance (or port) held by `inner.parent`, with
+/// `inner` as its private data and `ops` (if any) as its ops table, and not destroyed yet.
 pub struct Reporter<R: ReporterOps> {
     raw: NonNull<bindings::devlink_health_reporter>,
-    data: Pin<KBox<R>>,
+    /// The private data of the C reporter. Leaked with `ops` if the reporter cannot be
+    /// destroyed (see `Drop`).
+    inner: ManuallyDrop<Pin<KBox<Inner<R>>>>,
     /// The reporter's own C ops table, if it has one; the core keeps a pointer to it.
-    _ops: OwnOps,
-    parent: Parent,
+    ops: ManuallyDrop<OwnOps>,
 }
 
-// SAFETY: The C reporter may be used from any thread: the functions called on it lock, and the
+/// What the private pointer of a C reporter created by [`Reporter`] points to.
+#[pin_data]
+struct Inner<R> {
+    /// Found by the operations, which note in its header that they run.
+    parent: Parent,
+    /// Whether a refusal was warned about, see [`refuse`].
+    warned: Atomic<bool>,
+    #[pin]
+    data: R,
+}
+
+// SAFETY: A C reporter may be used and destroyed from any thread (in process context), and the
 // driver's data is `Send`.
 unsafe impl<R: ReporterOps> Send for Reporter<R> {}
 
-// SAFETY: The functions called on a shared reporter may run concurrently (they lock), and the
-// driver's data is `Sync`.
+// SAFETY: The driver's data is `Sync`. The C functions that a shared reporter calls may run
+// concurrently as they may for C callers: `devlink_health_report()` takes the instance lock for
+// the dump and the recovery, and, like `devlink_health_reporter_state_update()` and
+// `devlink_health_reporter_recovery_done()`, updates the reporter's counters, state and
+// timestamps without it, which the core accepts for every caller, C drivers and its own
+// netlink handlers alike (statistics and a state word, each written whole).
 unsafe impl<R: ReporterOps> Sync for Reporter<R> {}
 
 /// The signature of the C functions creating a reporter on an instance.
@@ -301,71 +386,78 @@ type PortCreateFn = unsafe extern "C" fn(
 impl<R: ReporterOps> Reporter<R> {
     /// Creates a reporter on `devlink`, taking the instance lock.
     ///
-    /// Fails with [`EEXIST`] if the instance has a reporter of that name.
+    /// Fails with [`EEXIST`] if the instance has a reporter of that name, and with [`EDEADLK`]
+    /// if the current task holds the instance lock (use [`Reporter::new_locked`]).
     pub fn new<T: Operations, E>(devlink: &Devlink<T>, data: impl PinInit<R, E>) -> Result<Self>
     where
         Error: From<E>,
     {
-        Self::on_instance(devlink, data, bindings::devlink_health_reporter_create)
+        refuse_if_held(devlink.as_raw(), devlink.header(), "Reporter::new()")?;
+        Self::on_instance(
+            InstanceRef::new(devlink),
+            data,
+            bindings::devlink_health_reporter_create,
+        )
     }
 
-    /// Creates a reporter on the instance whose lock is held.
-    pub fn new_locked<T: Operations, E>(
-        guard: &Guard<'_, T>,
-        data: impl PinInit<R, E>,
-    ) -> Result<Self>
+    /// Creates a reporter on the instance whose lock is held: from a [`Guard`](super::Guard), or
+    /// in a reporter operation.
+    pub fn new_locked<E>(lock: &Locked<'_>, data: impl PinInit<R, E>) -> Result<Self>
     where
         Error: From<E>,
     {
-        Self::on_instance(guard, data, bindings::devl_health_reporter_create)
+        Self::on_instance(lock.instance(), data, bindings::devl_health_reporter_create)
     }
 
     /// Creates a reporter on `port`, taking the instance lock.
     ///
-    /// Fails with [`EEXIST`] if the port has a reporter of that name.
+    /// Fails with [`EEXIST`] if the port has a reporter of that name, and with [`EDEADLK`] if
+    /// the current task holds the instance lock (use [`Reporter::new_on_port_locked`]).
     pub fn new_on_port<E>(port: &Port, data: impl PinInit<R, E>) -> Result<Self>
     where
         Error: From<E>,
     {
+        let instance = port.inner().instance();
+        refuse_if_held(
+            instance.as_raw(),
+            instance.header(),
+            "Reporter::new_on_port()",
+        )?;
         Self::on_port(port, data, bindings::devlink_port_health_reporter_create)
     }
 
     /// Creates a reporter on `port` of the instance whose lock is held.
     ///
     /// Fails with [`EINVAL`] if the port belongs to another instance.
-    pub fn new_on_port_locked<T: Operations, E>(
-        guard: &Guard<'_, T>,
+    pub fn new_on_port_locked<E>(
+        lock: &Locked<'_>,
         port: &Port,
         data: impl PinInit<R, E>,
     ) -> Result<Self>
     where
         Error: From<E>,
     {
-        if !port.belongs_to(guard) {
+        if !port.belongs_to_locked(lock) {
             return Err(EINVAL);
         }
         Self::on_port(port, data, bindings::devl_port_health_reporter_create)
     }
 
-    fn on_instance<T: Operations, E>(
-        devlink: &Devlink<T>,
+    fn on_instance<E>(
+        instance: InstanceRef,
         data: impl PinInit<R, E>,
         create: CreateFn,
     ) -> Result<Self>
     where
         Error: From<E>,
     {
-        let raw = devlink.as_raw();
-        Self::create(
-            data,
-            Parent::Instance(InstanceRef::new(devlink)),
-            |ops, priv_| {
-                // SAFETY: `raw` is valid (the parent holds it); `ops` and `priv_` live as
-                // long as the reporter; the caller passes a function whose locking needs are
-                // met.
-                unsafe { create(raw, ops, priv_) }
-            },
-        )
+        let raw = instance.as_raw();
+        Self::create(data, Parent::Instance(instance), |ops, priv_| {
+            // SAFETY: `raw` is valid (the parent holds it); `ops` and `priv_` live as
+            // long as the reporter; the caller passes a function whose locking needs are
+            // met.
+            unsafe { create(raw, ops, priv_) }
+        })
     }
 
     fn on_port<E>(port: &Port, data: impl PinInit<R, E>, create: PortCreateFn) -> Result<Self>
@@ -393,49 +485,56 @@ impl<R: ReporterOps> Reporter<R> {
     where
         Error: From<E>,
     {
-        let (data, ops) = prepare(into_error(data))?;
+        let inner = try_pin_init!(Inner {
+            parent,
+            warned: Atomic::new(false),
+            data <- data,
+        }? E);
+        let inner = <KBox<Inner<R>> as InPlaceInit<Inner<R>>>::pin_init(inner, GFP_KERNEL)?;
+        let ops = own_ops(&inner)?;
         let ops_ptr = ops.as_deref().map_or(&Vtable::<R>::OPS, |o| o);
-        let raw = from_err_ptr(create(ops_ptr, data_ptr(&data)))?;
-        // INVARIANT: Created above with `data` as private data, in the instance (or port) that
-        // `parent` holds.
+        let raw = from_err_ptr(create(ops_ptr, inner_ptr(&inner)))?;
+        // INVARIANT: Created above with `inner` as private data, in the instance (or port) that
+        // `inner.parent` holds.
         Ok(Self {
             // SAFETY: `from_err_ptr` returned a pointer that is not an error; the C functions
             // do not return NULL.
             raw: unsafe { NonNull::new_unchecked(raw) },
-            data,
-            _ops: ops,
-            parent,
+            inner: ManuallyDrop::new(inner),
+            ops: ManuallyDrop::new(ops),
         })
     }
 
     /// Reports an error, with what the driver knows about it in `ctx`.
     ///
-    /// The core counts the error and puts the reporter in the error state; then, unless the
-    /// previous error is not recovered yet or the graceful period forbids it (the result is then
-    /// [`ECANCELED`]), it stores a dump if none is stored and `auto_dump` is on, and recovers if
-    /// `auto_recover` is on. `dump` and `recover` get `ctx`, and the result is `recover`'s.
+    /// The core counts the error, puts the reporter in the error state and notifies user space.
+    /// With `auto_recover` on, it stops there with [`ECANCELED`] if the previous error is not
+    /// recovered yet or the graceful period is running. Otherwise it stores a dump if none is
+    /// stored and `auto_dump` is on, and recovers if `auto_recover` is on: the result is then
+    /// `recover`'s, and 0 with `auto_recover` off. `dump` and `recover` get `ctx`.
     ///
-    /// Sleeps: process context only, never with the instance lock held nor from an operation
-    /// of the same instance. Returns [`ENODEV`] without reporting if the instance is no longer
-    /// registered.
+    /// Sleeps: process context only. Fails with [`EDEADLK`] (and a warning, once per reporter)
+    /// without reporting if the current task holds the instance lock, which the core takes: in
+    /// an operation of the same instance, or with a [`Guard`](super::Guard). Returns [`ENODEV`]
+    /// without reporting if the instance is not registered.
     pub fn report(&self, msg: &CStr, ctx: &R::Context) -> Result {
         might_sleep();
-        self.parent.instance().header().while_registered(|| {
+        let instance = self.inner.parent.instance();
+        if instance.header().held() != Held::No {
+            self.refuse(fmt!(
+                "report with the instance lock held: refused (EDEADLK)"
+            ));
+            return Err(EDEADLK);
+        }
+        instance.header().while_registered(|| {
             let ctx = core::ptr::from_ref(ctx).cast_mut().cast();
             // SAFETY: By the type invariant, `self.raw` is a live reporter of an instance that
             // stays registered during the call; `msg` is copied by the trace event; `ctx` is
             // only used during the call, by the operations of `R`, which read it as an
             // `R::Context`.
-            let ret = unsafe {
+            to_result(unsafe {
                 bindings::devlink_health_report(self.raw.as_ptr(), msg.as_char_ptr(), ctx)
-            };
-            // Not `to_result()`, which is not inlined into other crates: this is the hot path
-            // of drivers that report often.
-            if ret < 0 {
-                Err(Error::from_errno(ret))
-            } else {
-                Ok(())
-            }
+            })
         })
     }
 
@@ -443,7 +542,8 @@ impl<R: ReporterOps> Reporter<R> {
     /// went away by itself; user space is notified of a change.
     ///
     /// Sleeps, and returns [`ENODEV`] if the instance is no longer registered, as
-    /// [`Reporter::report`] does.
+    /// [`Reporter::report`] does. Unlike a report, it does not take the instance lock, and may
+    /// be called with it held.
     pub fn state_update(&self, state: State) -> Result {
         might_sleep();
         let state = match state {
@@ -454,7 +554,7 @@ impl<R: ReporterOps> Reporter<R> {
                 bindings::devlink_health_reporter_state_DEVLINK_HEALTH_REPORTER_STATE_ERROR
             }
         };
-        self.parent.instance().header().while_registered(|| {
+        self.inner.parent.instance().header().while_registered(|| {
             // SAFETY: By the type invariant, `self.raw` is a live reporter of an instance that
             // stays registered during the call.
             unsafe { bindings::devlink_health_reporter_state_update(self.raw.as_ptr(), state) };
@@ -471,9 +571,31 @@ impl<R: ReporterOps> Reporter<R> {
         unsafe { bindings::devlink_health_reporter_recovery_done(self.raw.as_ptr()) };
     }
 
+    /// Returns the name of the reporter, as the core has it.
+    pub fn name(&self) -> &CStr {
+        match &*self.ops {
+            // SAFETY: The table's name is the NUL-terminated string that the data returned at
+            // creation, and owns for as long as the reporter lives.
+            Some(ops) => unsafe { CStr::from_char_ptr(ops.name) },
+            None => R::NAME,
+        }
+    }
+
     /// Returns the driver's data of the reporter.
     pub fn data(&self) -> &R {
-        &self.data
+        &self.inner.data
+    }
+
+    /// Warns, once per reporter, that what `what` names was refused.
+    fn refuse(&self, what: fmt::Arguments<'_>) {
+        refuse(
+            self.inner.parent.instance().as_raw(),
+            &self.inner.warned,
+            fmt!(
+                "health reporter \"{}\": {what}",
+                self.name().to_str().unwrap_or("?")
+            ),
+        );
     }
 
     /// Returns the raw `struct devlink_health_reporter`.
@@ -486,58 +608,84 @@ impl<R: ReporterOps> Deref for Reporter<R> {
     type Target = R;
 
     fn deref(&self) -> &R {
-        &self.data
+        &self.inner.data
     }
 }
 
 impl<R: ReporterOps> Drop for Reporter<R> {
+    /// Destroys the reporter and its stored dump; sleeps.
+    ///
+    /// With the instance lock held through a [`Guard`](super::Guard), the reporter is destroyed
+    /// under it. In
+    /// an operation of this very reporter it is leaked instead, with a warning: the core and
+    /// the operation still use it. In an operation of another reporter or of the instance, it
+    /// is destroyed under the lock the core holds.
     fn drop(&mut self) {
-        // SAFETY: By the type invariant, `self.raw` is live; after this, the core no longer
-        // calls the operations, so `data` may go. The instance (and port) outlive the call, as
-        // `parent` is dropped after it.
-        unsafe { bindings::devlink_health_reporter_destroy(self.raw.as_ptr()) };
+        might_sleep();
+        let raw = self.raw.as_ptr();
+        match self.inner.parent.instance().header().held() {
+            // SAFETY: By the type invariant, `raw` is live; the current task does not hold the
+            // instance lock, which the function takes.
+            Held::No => unsafe { bindings::devlink_health_reporter_destroy(raw) },
+            Held::ByOp(running) if running == raw => {
+                self.refuse(fmt!("dropped in its own operation: leaked"));
+                return;
+            }
+            // SAFETY: By the type invariant, `raw` is live; the current task holds the
+            // instance lock, and no operation of this reporter runs.
+            Held::ByGuard | Held::ByOp(_) => unsafe { bindings::devl_health_reporter_destroy(raw) },
+        }
+        // SAFETY: The core no longer calls the operations nor uses the ops table, so both may
+        // go; the instance (and port) that `inner.parent` holds go after the reporter.
+        unsafe {
+            ManuallyDrop::drop(&mut self.inner);
+            ManuallyDrop::drop(&mut self.ops);
+        }
     }
 }
 
-/// Converts the error of an initialiser into an [`Error`].
-fn into_error<R, E>(init: impl PinInit<R, E>) -> impl PinInit<R, Error>
-where
-    Error: From<E>,
-{
-    // SAFETY: The closure initialises `slot` exactly as `init` does, and only changes the error.
-    unsafe {
-        pin_init::pin_init_from_closure(move |slot| {
-            pin_init::raw_try_init(slot, init).map_err(Error::from)
-        })
+/// Fails with [`EDEADLK`], with a warning, if the current task holds the lock of the instance
+/// `raw` whose header is `header`; `what` names the constructor.
+fn refuse_if_held(raw: *mut bindings::devlink, header: &Header, what: &str) -> Result {
+    if header.held() == Held::No {
+        return Ok(());
     }
+    refuse(
+        raw,
+        &header.warned,
+        fmt!("{what} with the instance lock held: refused (EDEADLK)"),
+    );
+    Err(EDEADLK)
 }
 
-/// The C ops table of a reporter whose periods differ from [`ReporterOps::PERIODS`].
+/// The C ops table of a reporter whose periods or name differ from [`ReporterOps::PERIODS`] and
+/// [`ReporterOps::NAME`].
 type OwnOps = Option<KBox<bindings::devlink_health_reporter_ops>>;
 
-/// Allocates the driver's data of a reporter, and its own C ops table if its periods are not
-/// the constant ones (outside of the callers, whose `Error: From<E>` bound would hide the one of
-/// [`KBox::pin_init`]).
-fn prepare<R: ReporterOps>(init: impl PinInit<R, Error>) -> Result<(Pin<KBox<R>>, OwnOps)> {
-    let data = KBox::pin_init(init, GFP_KERNEL)?;
-    let periods = data.periods();
-    if periods == R::PERIODS {
-        return Ok((data, None));
+/// Returns the reporter's own C ops table if its periods or its name are not the constant ones.
+fn own_ops<R: ReporterOps>(data: &Inner<R>) -> Result<OwnOps> {
+    let periods = data.data.periods();
+    let name = data.data.name();
+    if periods == R::PERIODS && core::ptr::eq(name, R::NAME) {
+        return Ok(None);
     }
     // The check that `Vtable::OPS` makes at compile time.
     if periods.graceful_ms != 0 && !R::HAS_RECOVER {
         return Err(EINVAL);
     }
     let ops = bindings::devlink_health_reporter_ops {
+        // The data, which owns the name, lives in its box as long as the reporter, and is only
+        // lent shared.
+        name: name.as_char_ptr().cast_mut(),
         default_graceful_period: periods.graceful_ms,
         default_burst_period: periods.burst_ms,
         ..Vtable::<R>::OPS
     };
-    Ok((data, Some(KBox::new(ops, GFP_KERNEL)?)))
+    Ok(Some(KBox::new(ops, GFP_KERNEL)?))
 }
 
-fn data_ptr<R>(data: &Pin<KBox<R>>) -> *mut c_void {
-    core::ptr::from_ref::<R>(data).cast_mut().cast()
+fn inner_ptr<R>(inner: &Pin<KBox<Inner<R>>>) -> *mut c_void {
+    core::ptr::from_ref::<Inner<R>>(inner).cast_mut().cast()
 }
 
 /// The C ops table of reporters with driver data `R`.
@@ -568,16 +716,16 @@ impl<R: ReporterOps> Vtable<R> {
         }
     };
 
-    /// Returns the driver's data of a reporter of this table.
+    /// Returns the private data of a reporter of this table.
     ///
     /// # Safety
     ///
     /// `reporter` must be a live reporter created with this table by [`Reporter`], and the
     /// returned reference not used after it is destroyed.
-    unsafe fn data<'a>(reporter: *mut bindings::devlink_health_reporter) -> &'a R {
-        // SAFETY: `Reporter` created it with a pointer to its `R` as private data, which lives
-        // until the reporter is destroyed.
-        unsafe { &*bindings::devlink_health_reporter_priv(reporter).cast::<R>() }
+    unsafe fn inner<'a>(reporter: *mut bindings::devlink_health_reporter) -> &'a Inner<R> {
+        // SAFETY: `Reporter` created it with a pointer to its `Inner<R>` as private data, which
+        // lives until the reporter is destroyed.
+        unsafe { &*bindings::devlink_health_reporter_priv(reporter).cast::<Inner<R>>() }
     }
 
     /// Returns the context given to [`Reporter::report`], if the core got one.
@@ -601,11 +749,16 @@ impl<R: ReporterOps> Vtable<R> {
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
         // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let (data, ctx) = unsafe { (Self::data(reporter), Self::context(ctx)) };
+        let (inner, ctx) = unsafe { (Self::inner(reporter), Self::context(ctx)) };
+        let instance = inner.parent.instance();
+        let _op = instance.header().enter_op(reporter);
+        // SAFETY: The core holds the instance lock during the call.
+        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
+        let data = &inner.data;
         // SAFETY: `extack` is null or valid, and only used by this call.
         let mut extack = unsafe { ExtAck::from_raw(extack) };
         from_result(|| {
-            data.recover(ctx, &mut extack)?;
+            data.recover(&locked, ctx, &mut extack)?;
             Ok(0)
         })
     }
@@ -620,13 +773,18 @@ impl<R: ReporterOps> Vtable<R> {
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
         // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let (data, ctx) = unsafe { (Self::data(reporter), Self::context(ctx)) };
+        let (inner, ctx) = unsafe { (Self::inner(reporter), Self::context(ctx)) };
+        let instance = inner.parent.instance();
+        let _op = instance.header().enter_op(reporter);
+        // SAFETY: The core holds the instance lock during the call.
+        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
+        let data = &inner.data;
         // SAFETY: `extack` is null or valid, and only used by this call.
         let mut extack = unsafe { ExtAck::from_raw(extack) };
         // SAFETY: `fmsg` is valid (not null) and only used by this call.
-        let mut fmsg = unsafe { RawFmsg::new(NonNull::new_unchecked(fmsg)) };
+        let mut fmsg = unsafe { Builder::new(NonNull::new_unchecked(fmsg)) };
         from_result(|| {
-            data.dump(&mut Object::new(&mut fmsg), ctx, &mut extack)?;
+            data.dump(&locked, &mut Object::new(&mut fmsg), ctx, &mut extack)?;
             fmsg.result()?;
             Ok(0)
         })
@@ -641,13 +799,18 @@ impl<R: ReporterOps> Vtable<R> {
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
         // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let data = unsafe { Self::data(reporter) };
+        let inner = unsafe { Self::inner(reporter) };
+        let instance = inner.parent.instance();
+        let _op = instance.header().enter_op(reporter);
+        // SAFETY: The core holds the instance lock during the call.
+        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
+        let data = &inner.data;
         // SAFETY: `extack` is null or valid, and only used by this call.
         let mut extack = unsafe { ExtAck::from_raw(extack) };
         // SAFETY: `fmsg` is valid (not null) and only used by this call.
-        let mut fmsg = unsafe { RawFmsg::new(NonNull::new_unchecked(fmsg)) };
+        let mut fmsg = unsafe { Builder::new(NonNull::new_unchecked(fmsg)) };
         from_result(|| {
-            data.diagnose(&mut Object::new(&mut fmsg), &mut extack)?;
+            data.diagnose(&locked, &mut Object::new(&mut fmsg), &mut extack)?;
             fmsg.result()?;
             Ok(0)
         })
@@ -661,11 +824,16 @@ impl<R: ReporterOps> Vtable<R> {
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
         // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let data = unsafe { Self::data(reporter) };
+        let inner = unsafe { Self::inner(reporter) };
+        let instance = inner.parent.instance();
+        let _op = instance.header().enter_op(reporter);
+        // SAFETY: The core holds the instance lock during the call.
+        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
+        let data = &inner.data;
         // SAFETY: `extack` is null or valid, and only used by this call.
         let mut extack = unsafe { ExtAck::from_raw(extack) };
         from_result(|| {
-            data.test(&mut extack)?;
+            data.test(&locked, &mut extack)?;
             Ok(0)
         })
     }
@@ -704,7 +872,7 @@ mod tests {
         type Context = ();
 
         fn periods(&self) -> Periods {
-            Periods::new(NonZeroU64::new(100).unwrap(), 0)
+            Periods::new(Delta::from_millis(100), Delta::ZERO).unwrap()
         }
     }
 
@@ -743,10 +911,16 @@ mod tests {
     #[vtable]
     impl ReporterOps for Full {
         const NAME: &'static CStr = c"full";
-        const PERIODS: Periods = Periods::new(NonZeroU64::new(60_000).unwrap(), 200);
+        const PERIODS: Periods =
+            Periods::new(Delta::from_millis(60_000), Delta::from_millis(200)).unwrap();
         type Context = u32;
 
-        fn recover(&self, ctx: Option<&u32>, extack: &mut ExtAck) -> Result {
+        fn recover(
+            &self,
+            _devlink: &Locked<'_>,
+            ctx: Option<&u32>,
+            extack: &mut ExtAck<'_>,
+        ) -> Result {
             self.last_ctx.store(ctx.copied().unwrap_or(NO_CTX), Relaxed);
             if self.fail_recover.load(Relaxed) {
                 extack.set_message(c"recovery refused for the test");
@@ -756,17 +930,28 @@ mod tests {
             Ok(())
         }
 
-        fn dump(&self, fmsg: &mut Object<'_>, ctx: Option<&u32>, _extack: &mut ExtAck) -> Result {
+        fn dump(
+            &self,
+            _devlink: &Locked<'_>,
+            fmsg: &mut Object<'_>,
+            ctx: Option<&u32>,
+            _extack: &mut ExtAck<'_>,
+        ) -> Result {
             self.dumps.fetch_add(1, Relaxed);
             fmsg.put_u32(c"ctx", ctx.copied().unwrap_or(NO_CTX));
             Ok(())
         }
 
-        fn diagnose(&self, _fmsg: &mut Object<'_>, _extack: &mut ExtAck) -> Result {
+        fn diagnose(
+            &self,
+            _devlink: &Locked<'_>,
+            _fmsg: &mut Object<'_>,
+            _extack: &mut ExtAck<'_>,
+        ) -> Result {
             Ok(())
         }
 
-        fn test(&self, _extack: &mut ExtAck) -> Result {
+        fn test(&self, _devlink: &Locked<'_>, _extack: &mut ExtAck<'_>) -> Result {
             Ok(())
         }
     }
@@ -787,12 +972,23 @@ mod tests {
             self.periods
         }
 
-        fn recover(&self, _ctx: Option<&()>, _extack: &mut ExtAck) -> Result {
+        fn recover(
+            &self,
+            _devlink: &Locked<'_>,
+            _ctx: Option<&()>,
+            _extack: &mut ExtAck<'_>,
+        ) -> Result {
             self.recovers.fetch_add(1, Relaxed);
             Ok(())
         }
 
-        fn dump(&self, _fmsg: &mut Object<'_>, _ctx: Option<&()>, _extack: &mut ExtAck) -> Result {
+        fn dump(
+            &self,
+            _devlink: &Locked<'_>,
+            _fmsg: &mut Object<'_>,
+            _ctx: Option<&()>,
+            _extack: &mut ExtAck<'_>,
+        ) -> Result {
             self.dumps.fetch_add(1, Relaxed);
             Ok(())
         }
@@ -801,7 +997,7 @@ mod tests {
     fn instance(name: &CStr) -> Result<(faux::Registration, devlink::Registration<Board>)> {
         let fdev = faux::Registration::new(name, None)?;
         let dev: &device::Device<device::Bound> = fdev.as_ref().as_ref();
-        let reg = devlink::Registration::new(dev, Board)?;
+        let reg = devlink::Registration::new(dev, devlink::Unregistered::new(dev, Board)?)?;
         Ok((fdev, reg))
     }
 
@@ -836,7 +1032,7 @@ mod tests {
         assert_eq!(Reporter::new(&reg, Full::default()).err(), Some(EEXIST));
         drop(full);
         let _full = Reporter::new(&reg, Full::default())?;
-        let _bare = Reporter::new_locked(&reg.lock(), Bare)?;
+        let _bare = Reporter::new_locked(reg.lock()?.locked(), Bare)?;
 
         // Port reporters have names of their own.
         let port = Port::new(&reg, 0, Flavour::Physical { number: 0 })?;
@@ -867,7 +1063,7 @@ mod tests {
         full.fail_recover.store(true, Relaxed);
         let recover = Vtable::<Full>::OPS.recover.ok_or(EINVAL)?;
         let mut raw = bindings::netlink_ext_ack::default();
-        let _guard = reg.lock();
+        let _guard = reg.lock()?;
         // SAFETY: As the core calls it for a request of user space: a live reporter of this
         // table, no context, a valid extack, the instance lock held.
         let ret = unsafe { recover(full.as_raw(), core::ptr::null_mut(), &mut raw) };
@@ -931,7 +1127,7 @@ mod tests {
     fn run_time_periods() -> Result {
         let (_fdev, reg) = instance(c"rust-devlink-kunit-periods")?;
         let slow = Eager {
-            periods: Periods::new(NonZeroU64::new(60_000).unwrap(), 0),
+            periods: Periods::new(Delta::from_millis(60_000), Delta::ZERO).unwrap(),
             ..Eager::default()
         };
         let slow = Reporter::new(&reg, slow)?;
@@ -1003,13 +1199,277 @@ mod tests {
         let (_fdev_a, a) = instance(c"rust-devlink-kunit-a")?;
         let (_fdev_b, b) = instance(c"rust-devlink-kunit-b")?;
         let port = Port::new(&a, 0, Flavour::Physical { number: 0 })?;
-        let guard = b.lock();
+        let guard = b.lock()?;
         assert_eq!(
-            Reporter::new_on_port_locked(&guard, &port, Bare).err(),
+            Reporter::new_on_port_locked(guard.locked(), &port, Bare).err(),
             Some(EINVAL)
         );
         drop(guard);
-        let _r = Reporter::new_on_port_locked(&a.lock(), &port, Bare)?;
+        let _r = Reporter::new_on_port_locked(a.lock()?.locked(), &port, Bare)?;
+        Ok(())
+    }
+
+    /// Ports and reporters dropped under a guard, however they were made, with early returns
+    /// among them: destroyed under the lock, where the locking variants would deadlock.
+    #[test]
+    fn dropped_under_the_lock() -> Result {
+        fn two(guard: &devlink::Guard<'_, Board>) -> Result<(Reporter<Full>, Reporter<Full>)> {
+            let first = Reporter::new_locked(guard.locked(), Full::default())?;
+            let second = Reporter::new_locked(guard.locked(), Full::default())?;
+            Ok((first, second))
+        }
+
+        let (_fdev, reg) = instance(c"rust-devlink-kunit-locked")?;
+        let unlocked = Reporter::new(&reg, Eager::default())?;
+        let unlocked_port = Port::new(&reg, 1, Flavour::Physical { number: 1 })?;
+        let guard = reg.lock()?;
+        // The second name is taken: `?` drops the first reporter with the guard held.
+        assert_eq!(two(&guard).err(), Some(EEXIST));
+        let port = Port::new_locked(guard.locked(), 0, Flavour::Physical { number: 0 })?;
+        let on_port = Reporter::new_on_port_locked(guard.locked(), &port, Bare)?;
+        let bare = Reporter::new_locked(guard.locked(), Bare)?;
+        drop(on_port);
+        drop(port);
+        drop(unlocked);
+        drop(unlocked_port);
+        drop(guard);
+        // Made under the guard, dropped after it.
+        drop(bare);
+        // All gone: their names and indices are free.
+        let _full = Reporter::new(&reg, Full::default())?;
+        let _eager = Reporter::new(&reg, Eager::default())?;
+        let _bare = Reporter::new(&reg, Bare)?;
+        let _p0 = Port::new(&reg, 0, Flavour::Physical { number: 0 })?;
+        let _p1 = Port::new(&reg, 1, Flavour::Physical { number: 1 })?;
+        Ok(())
+    }
+
+    /// Under a guard, what would take the lock again fails with `EDEADLK` and does nothing.
+    #[test]
+    fn refused_under_the_lock() -> Result {
+        let (_fdev, reg) = instance(c"rust-devlink-kunit-deadlk")?;
+        let full = Reporter::new(&reg, Full::default())?;
+        let port = Port::new(&reg, 0, Flavour::Physical { number: 0 })?;
+        let guard = reg.lock()?;
+        assert_eq!(full.report(c"under the lock", &1), Err(EDEADLK));
+        assert_eq!(reg.lock().err(), Some(EDEADLK));
+        assert_eq!(Reporter::new(&reg, Bare).err(), Some(EDEADLK));
+        assert_eq!(Reporter::new_on_port(&port, Bare).err(), Some(EDEADLK));
+        assert_eq!(
+            Port::new(&reg, 1, Flavour::Physical { number: 1 }).err(),
+            Some(EDEADLK)
+        );
+        assert_eq!(full.dumps.load(Relaxed), 0);
+        assert_eq!(full.recovers.load(Relaxed), 0);
+        // It does not take the lock, so it is allowed.
+        full.state_update(State::Healthy)?;
+        drop(guard);
+        // The refusals left nothing behind: the report goes through, the names are free.
+        full.report(c"after the lock", &2)?;
+        assert_eq!(full.recovers.load(Relaxed), 1);
+        assert_eq!(full.last_ctx.load(Relaxed), 2);
+        let _bare = Reporter::new(&reg, Bare)?;
+        let _p1 = Port::new(&reg, 1, Flavour::Physical { number: 1 })?;
+        Ok(())
+    }
+
+    /// A reporter whose `test` operation reports to, and drops, another reporter of its
+    /// instance, and can drop itself through `me`.
+    #[pin_data]
+    struct Relay {
+        #[pin]
+        other: crate::sync::Mutex<Option<Reporter<Eager>>>,
+        #[pin]
+        me: crate::sync::Mutex<Option<Arc<Reporter<Relay>>>>,
+        /// The errno of the report to `other`.
+        report: Atomic<i32>,
+        /// Whether the operation found the lock held (1) or not (0).
+        held: Atomic<i32>,
+    }
+
+    impl Relay {
+        fn new(other: Reporter<Eager>) -> impl PinInit<Self> {
+            pin_init!(Relay {
+                other <- crate::new_mutex!(Some(other)),
+                me <- crate::new_mutex!(None),
+                report: Atomic::new(0),
+                held: Atomic::new(0),
+            })
+        }
+    }
+
+    #[vtable]
+    impl ReporterOps for Relay {
+        const NAME: &'static CStr = c"relay";
+        type Context = ();
+
+        fn test(&self, _devlink: &Locked<'_>, _extack: &mut ExtAck<'_>) -> Result {
+            if let Some(other) = self.other.lock().take() {
+                let ret = other.report(c"from an operation", &());
+                self.report
+                    .store(ret.err().map_or(0, |e| e.to_errno()), Relaxed);
+                let held = other.inner.parent.instance().header().held();
+                self.held.store(i32::from(held != Held::No), Relaxed);
+                // Destroyed under the lock that the core holds.
+                drop(other);
+            }
+            // The last reference to this very reporter: leaked, not destroyed under the core.
+            let me = self.me.lock().take();
+            drop(me);
+            Ok(())
+        }
+    }
+
+    /// Calls the `test` operation of `reporter` as the core does for `devlink health test`.
+    fn call_test<R: ReporterOps>(
+        reg: &devlink::Registration<Board>,
+        reporter: *mut bindings::devlink_health_reporter,
+    ) -> Result {
+        let test = Vtable::<R>::OPS.test.ok_or(EINVAL)?;
+        let mut raw = bindings::netlink_ext_ack::default();
+        let _guard = reg.lock()?;
+        // SAFETY: As the core calls it: a live reporter of this table, a valid extack, the
+        // instance lock held.
+        let ret = unsafe { test(reporter, &mut raw) };
+        if ret < 0 {
+            Err(Error::from_errno(ret))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// In an operation, a report fails with `EDEADLK`, another reporter is destroyed under the
+    /// core's lock, and the reporter itself, dropped there, is leaked rather than freed under
+    /// the core. (The test leaves that reporter and its instance behind on purpose.)
+    #[test]
+    fn in_an_operation() -> Result {
+        let (fdev, reg) = instance(c"rust-devlink-kunit-in-op")?;
+        let eager = Reporter::new(&reg, Eager::default())?;
+        let relay = Arc::new(Reporter::new(&reg, Relay::new(eager))?, GFP_KERNEL)?;
+        let raw = relay.as_raw();
+        call_test::<Relay>(&reg, raw)?;
+        assert_eq!(relay.report.load(Relaxed), EDEADLK.to_errno());
+        assert_eq!(relay.held.load(Relaxed), 1);
+        // `eager` is gone: its name is free.
+        drop(Reporter::new(&reg, Eager::default())?);
+
+        // Now the operation drops the last reference to its own reporter.
+        *relay.me.lock() = Some(relay.clone());
+        drop(relay);
+        call_test::<Relay>(&reg, raw)?;
+        // Still there: the name is taken.
+        let eager = Reporter::new(&reg, Eager::default())?;
+        assert_eq!(Reporter::new(&reg, Relay::new(eager)).err(), Some(EEXIST));
+        drop(reg);
+        drop(fdev);
+        Ok(())
+    }
+
+    /// A reporter type of which an instance has one reporter per queue.
+    struct Queue {
+        name: crate::str::CString,
+    }
+
+    impl Queue {
+        fn new(index: u32) -> Result<Self> {
+            Ok(Self {
+                name: crate::str::CString::try_from_fmt(fmt!("tx{index}"))?,
+            })
+        }
+    }
+
+    #[vtable]
+    impl ReporterOps for Queue {
+        const NAME: &'static CStr = c"tx";
+        type Context = ();
+
+        fn name(&self) -> &CStr {
+            &self.name
+        }
+    }
+
+    #[test]
+    fn names_chosen_at_run_time() -> Result {
+        let (_fdev, reg) = instance(c"rust-devlink-kunit-names")?;
+        let tx0 = Reporter::new(&reg, Queue::new(0)?)?;
+        let tx1 = Reporter::new(&reg, Queue::new(1)?)?;
+        assert_eq!(tx0.name(), c"tx0");
+        assert_eq!(tx1.name(), c"tx1");
+        // Names are unique in an instance, whatever the type.
+        assert_eq!(Reporter::new(&reg, Queue::new(1)?).err(), Some(EEXIST));
+        // The constant is only the default: no reporter took it.
+        let tx = crate::str::CString::try_from_fmt(fmt!("tx"))?;
+        let _tx = Reporter::new(&reg, Queue { name: tx })?;
+        tx1.report(c"queue 1 stuck", &())?;
+        drop(tx1);
+        let _again = Reporter::new(&reg, Queue::new(1)?)?;
+        Ok(())
+    }
+
+    /// The registered state is device-managed: unbinding the device unregisters the instance,
+    /// even if the registration is still there (or leaked).
+    #[test]
+    fn unbind_unregisters() -> Result {
+        let (fdev, reg) = instance(c"rust-devlink-kunit-unbind")?;
+        let full = Reporter::new(&reg, Full::default())?;
+        assert!(reg.is_registered());
+        // Unbinds the faux device.
+        drop(fdev);
+        assert!(!reg.is_registered());
+        assert_eq!(full.report(c"after unbind", &1), Err(ENODEV));
+        assert_eq!(full.dumps.load(Relaxed), 0);
+        // Dropping the registration now finds nothing left to do.
+        drop(reg);
+        drop(full);
+        Ok(())
+    }
+
+    /// A reporter whose dump puts a string of 64 KiB through the C API directly, past the
+    /// check of the Rust builder, to test the core's own.
+    struct RawLongString {
+        dumps: Atomic<u32>,
+        text: KVec<u8>,
+    }
+
+    #[vtable]
+    impl ReporterOps for RawLongString {
+        const NAME: &'static CStr = c"raw_long_string";
+        type Context = ();
+
+        fn dump(
+            &self,
+            _devlink: &Locked<'_>,
+            fmsg: &mut Object<'_>,
+            _ctx: Option<&()>,
+            _extack: &mut ExtAck<'_>,
+        ) -> Result {
+            self.dumps.fetch_add(1, Relaxed);
+            // SAFETY: The message is valid during the operation, and `text` NUL-terminated.
+            unsafe { bindings::devlink_fmsg_string_put(fmsg.raw_for_tests(), self.text.as_ptr()) };
+            Ok(())
+        }
+    }
+
+    /// The C fix "devlink: health: fix the length of fmsg strings of 64 KiB or more": the core
+    /// fails a dump with a string whose length wraps its `u16` (and stores none, so the next
+    /// report dumps again); without the fix it stored the string cut, without its NUL, for
+    /// `nla_put_string()` to read past when the dump is sent.
+    #[test]
+    fn core_refuses_strings_of_64k() -> Result {
+        let (_fdev, reg) = instance(c"rust-devlink-kunit-fmsg-64k")?;
+        let mut text = KVec::new();
+        text.extend_with(65535, b'x', GFP_KERNEL)?;
+        text.push(0, GFP_KERNEL)?;
+        let raw = Reporter::new(
+            &reg,
+            RawLongString {
+                dumps: Atomic::new(0),
+                text,
+            },
+        )?;
+        raw.report(c"first", &())?;
+        raw.report(c"second", &())?;
+        assert_eq!(raw.dumps.load(Relaxed), 2);
         Ok(())
     }
 }

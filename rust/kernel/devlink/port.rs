@@ -11,10 +11,14 @@
 
 use crate::{
     bindings,
-    devlink::{instance::InstanceRef, Devlink, Guard, Operations},
+    devlink::{
+        instance::{refuse, Held, InstanceRef},
+        Devlink, Locked, Operations,
+    },
     error::to_result,
     prelude::*,
-    sync::Arc,
+    sync::{Arc, UniqueArc},
+    task::might_sleep,
     types::Opaque,
 };
 
@@ -47,11 +51,10 @@ impl Flavour {
 /// # Invariants
 ///
 /// `port` is registered in the instance of `instance`.
-#[pin_data(PinnedDrop)]
 pub(crate) struct PortInner {
+    /// Dropped after the port is unregistered (fields drop after `Drop::drop`).
     instance: InstanceRef,
-    #[pin]
-    port: Opaque<bindings::devlink_port>,
+    port: Pin<KBox<Opaque<bindings::devlink_port>>>,
 }
 
 impl PortInner {
@@ -65,12 +68,26 @@ impl PortInner {
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for PortInner {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: By the type invariant, the port is registered; its reporters hold references
-        // to `self`, so they are gone.
-        unsafe { bindings::devlink_port_unregister(self.as_raw()) };
+impl Drop for PortInner {
+    /// Unregisters the port; sleeps.
+    ///
+    /// The port's reporters hold references to it, so they are gone. With the instance lock
+    /// held, through a [`Guard`](super::Guard) or in an operation, the port is unregistered
+    /// under it.
+    fn drop(&mut self) {
+        might_sleep();
+        let header = self.instance.header();
+        match header.held() {
+            // SAFETY: By the type invariant, the port is registered; the current task does not
+            // hold the instance lock, which the function takes.
+            Held::No => unsafe { bindings::devlink_port_unregister(self.as_raw()) },
+            // SAFETY: By the type invariant, the port is registered; the current task holds the
+            // instance lock, through a guard or in an operation, which is not one of the port (it
+            // has none) nor of one of its reporters (they hold the port).
+            Held::ByGuard | Held::ByOp(_) => unsafe {
+                bindings::devl_port_unregister(self.as_raw())
+            },
+        }
     }
 }
 
@@ -99,7 +116,8 @@ unsafe impl Sync for PortInner {}
 ///
 /// let fdev = faux::Registration::new(c_str!("rust-devlink-port-doc"), None)?;
 /// let dev: &device::Device<device::Bound> = fdev.as_ref().as_ref();
-/// let reg = devlink::Registration::new(dev, Switch)?;
+/// let reg = devlink::Unregistered::new(dev, Switch)?;
+/// let reg = devlink::Registration::new(dev, reg)?;
 /// let p0 = Port::new(&reg, 0, Flavour::Physical { number: 1 })?;
 /// let p1 = Port::new(&reg, 1, Flavour::Physical { number: 2 })?;
 /// assert_eq!(p1.index(), 1);
@@ -115,28 +133,41 @@ pub struct Port {
 
 impl Port {
     /// Registers port `index` of `devlink`, taking the instance lock.
+    ///
+    /// Fails with [`EDEADLK`] if the current task holds the lock: use [`Port::new_locked`].
     pub fn new<T: Operations>(devlink: &Devlink<T>, index: u32, flavour: Flavour) -> Result<Self> {
+        let header = devlink.header();
+        if header.held() != Held::No {
+            refuse(
+                devlink.as_raw(),
+                &header.warned,
+                fmt!("port {index} by Port::new() with the instance lock held: refused (EDEADLK)"),
+            );
+            return Err(EDEADLK);
+        }
         Self::register(
-            devlink,
+            InstanceRef::new(devlink),
             index,
             flavour,
             bindings::devlink_port_register_with_ops,
         )
     }
 
-    /// Registers port `index` of the instance whose lock is held.
-    pub fn new_locked<T: Operations>(
-        guard: &Guard<'_, T>,
-        index: u32,
-        flavour: Flavour,
-    ) -> Result<Self> {
-        Self::register(guard, index, flavour, bindings::devl_port_register_with_ops)
+    /// Registers port `index` of the instance whose lock is held: from a
+    /// [`Guard`](super::Guard), or in a reporter operation.
+    pub fn new_locked(lock: &Locked<'_>, index: u32, flavour: Flavour) -> Result<Self> {
+        Self::register(
+            lock.instance(),
+            index,
+            flavour,
+            bindings::devl_port_register_with_ops,
+        )
     }
 
-    /// Registers the port with `register`, a C function that needs the lock held if it does
-    /// not take it itself.
-    fn register<T: Operations>(
-        devlink: &Devlink<T>,
+    /// Registers the port in `instance` with `register`, a C function that needs the lock held
+    /// if it does not take it itself.
+    fn register(
+        instance: InstanceRef,
         index: u32,
         flavour: Flavour,
         register: unsafe extern "C" fn(
@@ -146,28 +177,28 @@ impl Port {
             *const bindings::devlink_port_ops,
         ) -> c_int,
     ) -> Result<Self> {
-        let instance = InstanceRef::new(devlink);
         let raw_devlink = instance.as_raw();
-        let inner = Arc::pin_init(
-            try_pin_init!(PortInner {
-                instance,
-                // Last: a port whose registration succeeded must not be dropped unregistered.
-                port <- Opaque::try_ffi_init(|port: *mut bindings::devlink_port| {
-                    // SAFETY: `port` is valid for writes of a `struct devlink_port`.
-                    unsafe { port.write_bytes(0, 1) };
-                    let attrs = flavour.attrs();
-                    // SAFETY: `port` is zeroed and not registered; the attributes are copied.
-                    unsafe { bindings::devlink_port_attrs_set(port, &attrs) };
-                    // SAFETY: `raw_devlink` is valid (`instance` holds it); `port` is zeroed,
-                    // not registered and pinned in the `Arc`; NULL ops are allowed; the caller
-                    // passes a function whose locking needs are met.
-                    to_result(unsafe { register(raw_devlink, port, index, core::ptr::null()) })
-                }),
-            }? Error),
+        // Allocated before the port is registered, so that nothing fails after.
+        let inner = UniqueArc::new_uninit(GFP_KERNEL)?;
+        let port = KBox::pin_init(
+            Opaque::try_ffi_init(|port: *mut bindings::devlink_port| {
+                // SAFETY: `port` is valid for writes of a `struct devlink_port`.
+                unsafe { port.write_bytes(0, 1) };
+                let attrs = flavour.attrs();
+                // SAFETY: `port` is zeroed and not registered; the attributes are copied.
+                unsafe { bindings::devlink_port_attrs_set(port, &attrs) };
+                // SAFETY: `raw_devlink` is valid (`instance` holds it); `port` is zeroed, not
+                // registered and pinned in its box; NULL ops are allowed; the caller passes a
+                // function whose locking needs are met.
+                to_result(unsafe { register(raw_devlink, port, index, core::ptr::null()) })
+            }),
             GFP_KERNEL,
         )?;
-        // INVARIANT: Registered above.
-        Ok(Self { inner })
+        // INVARIANT: Registered above, in the instance that `instance` holds.
+        let inner = inner.write(PortInner { instance, port });
+        Ok(Self {
+            inner: inner.into(),
+        })
     }
 
     /// Returns the index of the port in its instance.
@@ -184,6 +215,11 @@ impl Port {
     /// Whether the port belongs to `devlink`.
     pub fn belongs_to<T: Operations>(&self, devlink: &Devlink<T>) -> bool {
         self.inner.instance().as_raw() == devlink.as_raw()
+    }
+
+    /// Whether the port belongs to the instance whose lock is held.
+    pub(crate) fn belongs_to_locked(&self, lock: &Locked<'_>) -> bool {
+        self.inner.instance().as_raw() == lock.as_raw()
     }
 
     pub(crate) fn inner(&self) -> &Arc<PortInner> {

@@ -611,7 +611,8 @@ impl<T: Operations> Registration<T> {
     ///
     /// let fdev = faux::Registration::new(c_str!("rust-netdev-port-doc"), None)?;
     /// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
-    /// let dl = devlink::Registration::new(parent, Switch)?;
+    /// let dl = devlink::Unregistered::new(parent, Switch)?;
+    /// let dl = devlink::Registration::new(parent, dl)?;
     /// let port = Port::new(&dl, 0, Flavour::Physical { number: 0 })?;
     /// let netdev = Registration::<Nic>::new_on_port(parent, &port, |new| {
     ///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 2])?;

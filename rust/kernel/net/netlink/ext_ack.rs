@@ -5,36 +5,41 @@
 //! C header: [`include/linux/netlink.h`](srctree/include/linux/netlink.h)
 
 use crate::{bindings, prelude::*};
-use core::{fmt, ptr::NonNull};
+use core::{fmt, marker::PhantomData, ptr::NonNull};
 
 /// The extended acknowledgment of a netlink request, `struct netlink_ext_ack`.
 ///
 /// Callbacks that serve a netlink request get one to explain a failure to the user: the message
 /// set here is what tools such as `devlink` or `ip` print next to the error.
 ///
-/// Some callbacks are also called from within the kernel, where there is no request to answer.
-/// They then get an [`ExtAck`] that drops the message, as the C `NL_SET_ERR_MSG()` does with a
-/// `NULL` extack; the message still reaches the `netlink:netlink_extack` trace event.
+/// Some callbacks are also called from within the kernel, where there is no request to answer,
+/// with a `NULL` extack. The methods then do what the C macros do: [`ExtAck::set_message`]
+/// only feeds the `netlink:netlink_extack` trace event, as `NL_SET_ERR_MSG()`, and
+/// [`ExtAck::set_message_fmt`] does nothing at all, as `NL_SET_ERR_MSG_FMT()`.
+///
+/// `'a` is the duration of the callback: the extack cannot be kept past it.
 ///
 /// # Invariants
 ///
 /// `ptr` is `None` or points to a `struct netlink_ext_ack` that is valid for writes, and that
-/// nothing else accesses, for the lifetime of `self`.
-pub struct ExtAck {
+/// nothing else accesses, for `'a`.
+pub struct ExtAck<'a> {
     ptr: Option<NonNull<bindings::netlink_ext_ack>>,
+    _p: PhantomData<&'a mut bindings::netlink_ext_ack>,
 }
 
-impl ExtAck {
+impl ExtAck<'_> {
     /// Wraps the extack pointer a C callback was called with.
     ///
     /// # Safety
     ///
     /// `ptr` must be null or point to a `struct netlink_ext_ack` that is valid for writes, and
-    /// that nothing else accesses, for the lifetime of the returned value.
+    /// that nothing else accesses, for `'a`.
     pub unsafe fn from_raw(ptr: *mut bindings::netlink_ext_ack) -> Self {
         // INVARIANT: Guaranteed by the caller.
         Self {
             ptr: NonNull::new(ptr),
+            _p: PhantomData,
         }
     }
 
@@ -59,14 +64,10 @@ impl ExtAck {
     /// Sets a formatted message, like `NL_SET_ERR_MSG_FMT()`.
     ///
     /// The message is formatted into the extack's own buffer and truncated, as in C, to
-    /// `NETLINK_MAX_FMTMSG_LEN - 1` bytes (79).
+    /// `NETLINK_MAX_FMTMSG_LEN - 1` bytes (79), with a rate-limited warning that shows the whole
+    /// message. Without a request, nothing happens (not even the trace event), as in C.
     pub fn set_message_fmt(&mut self, args: fmt::Arguments<'_>) {
         let Some(ptr) = self.ptr else {
-            // Keep the trace event of the C macro, whose message needs a buffer.
-            let mut buf = [0u8; bindings::NETLINK_MAX_FMTMSG_LEN as usize];
-            Truncating::format(&mut buf, args);
-            // SAFETY: `format` NUL-terminates `buf`; the trace event copies it.
-            unsafe { bindings::do_trace_netlink_extack(buf.as_ptr().cast()) };
             return;
         };
         // SAFETY: By the type invariant, `ptr` is valid for writes and used by nobody else.
@@ -79,7 +80,12 @@ impl ExtAck {
                 ext_ack._msg_buf.len(),
             )
         };
-        Truncating::format(buf, args);
+        if Truncating::format(buf, args) {
+            // SAFETY: `net_ratelimit()` may be called from any context.
+            if unsafe { bindings::net_ratelimit() } != 0 {
+                pr_warn!("truncated extack: {}\n", args);
+            }
+        }
         // SAFETY: `format` NUL-terminated the buffer; the trace event copies it.
         unsafe { bindings::do_trace_netlink_extack(ext_ack._msg_buf.as_ptr()) };
         ext_ack._msg = ext_ack._msg_buf.as_ptr();
@@ -90,15 +96,21 @@ impl ExtAck {
 struct Truncating<'a> {
     buf: &'a mut [u8],
     len: usize,
+    truncated: bool,
 }
 
 impl Truncating<'_> {
-    /// Formats `args` into `buf` (not empty), NUL-terminated.
-    fn format(buf: &mut [u8], args: fmt::Arguments<'_>) {
-        let mut w = Truncating { buf, len: 0 };
+    /// Formats `args` into `buf` (not empty), NUL-terminated; returns whether it was cut.
+    fn format(buf: &mut [u8], args: fmt::Arguments<'_>) -> bool {
+        let mut w = Truncating {
+            buf,
+            len: 0,
+            truncated: false,
+        };
         // Never fails: what does not fit is dropped.
         let _ = fmt::write(&mut w, args);
         w.buf[w.len] = 0;
+        w.truncated
     }
 }
 
@@ -108,6 +120,7 @@ impl fmt::Write for Truncating<'_> {
         let n = s.len().min(room);
         self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
         self.len += n;
+        self.truncated |= n < s.len();
         Ok(())
     }
 }
@@ -159,5 +172,31 @@ mod tests {
         assert!(!ext_ack.is_request());
         ext_ack.set_message(c"dropped");
         ext_ack.set_message_fmt(fmt!("dropped {}", 1));
+    }
+
+    /// Without a request, the arguments are not even formatted, as in C.
+    #[test]
+    fn without_request_formats_nothing() {
+        struct Counted<'a>(&'a core::cell::Cell<u32>);
+
+        impl crate::fmt::Display for Counted<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.set(self.0.get() + 1);
+                f.write_str("x")
+            }
+        }
+
+        let calls = core::cell::Cell::new(0);
+        // SAFETY: A null extack is allowed.
+        let mut ext_ack = unsafe { ExtAck::from_raw(core::ptr::null_mut()) };
+        ext_ack.set_message_fmt(fmt!("{}", Counted(&calls)));
+        assert_eq!(calls.get(), 0);
+
+        let mut raw = bindings::netlink_ext_ack::default();
+        // SAFETY: `raw` outlives `ext_ack`, which is its only user.
+        let mut ext_ack = unsafe { ExtAck::from_raw(&mut raw) };
+        ext_ack.set_message_fmt(fmt!("{}", Counted(&calls)));
+        assert_eq!(calls.get(), 1);
+        assert_eq!(message(&raw), c"x");
     }
 }
