@@ -70,7 +70,7 @@ fi
 rm -rf "$pd"
 
 step "shellcheck"
-scripts=$(git ls-files '*.sh' 'scripts/*' | grep -v -E '\.(c|py)$' | sort -u)
+scripts=$(git ls-files '*.sh' 'scripts/*' | grep -v -E '\.(c|py|rs)$' | sort -u)
 if shellcheck -S warning -x -e SC1090,SC1091 $scripts; then ok; else bad; fi
 
 # The kernel crate's documentation, where broken intra-doc links show.

@@ -4,7 +4,8 @@
 # warning. The series ('make patches') is checked out commit by commit in a
 # work tree of its own, and the parts it touches are built there with the
 # configuration of the test kernel: the kernel crate (with its KUnit tests),
-# the doctests and the Rust samples. Only what a commit changes is rebuilt.
+# the doctests, the Rust samples and, once added, the re1000 driver. Only what
+# a commit changes is rebuilt.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -26,6 +27,8 @@ checkout() {
 [ -f "$bd/.config" ] || log "checking out $KVER in $wt (once)"
 
 targets=(rust/kernel.o rust/doctests_kernel_generated.o samples/rust/)
+# The reference driver of the second series, from its patch on.
+re1000=drivers/net/ethernet/intel/re1000
 fail=0
 n=0
 echo "TAP version 13"
@@ -36,10 +39,14 @@ for c in $commits; do
 	subject=$(git log -1 --format=%s "$c")
 	checkout "$c"
 	log=$bd/patch-$n.log
-	# The test kernel's options, those a commit adds (the sample's) included.
+	# The test kernel's options, those a commit adds (the sample's, the
+	# driver's, which the test kernel builds out of tree) included.
 	cp "$BUILD/.config" "$bd/.config"
+	echo "CONFIG_RE1000=m" >>"$bd/.config"
+	t=("${targets[@]}")
+	[ -d "$wt/$re1000" ] && t+=("$re1000/")
 	if ! { kmake -C "$wt" O="$bd" olddefconfig &&
-		kmake -C "$wt" O="$bd" -j"$(nproc)" "${targets[@]}"; } >"$log" 2>&1; then
+		kmake -C "$wt" O="$bd" -j"$(nproc)" "${t[@]}"; } >"$log" 2>&1; then
 		echo "not ok $n $subject # build failed (log: $log)"
 		grep -E -A8 '^(error|warning)' "$log" | head -n 40 | sed 's/^/#   /'
 		fail=1

@@ -6,7 +6,9 @@
 # text of its cover letter. Each directory series/N-name/NNNN-slug/ is one
 # patch of it:
 #   message   the commit message (subject line, blank line, body)
-#   files     paths of files this patch adds, taken whole from the repository
+#   files     paths of files this patch adds, taken whole from the repository;
+#             a line "SOURCE PATH" takes the file at SOURCE of the repository
+#             (an out-of-tree module under src/) to PATH of the tree
 #   *.diff    edits to files of the tree (or of earlier patches), applied in
 #             name order with 'git apply'
 #
@@ -31,7 +33,12 @@ patches() {
 		find "$sr" -mindepth 1 -maxdepth 1 -type d | sort
 	done
 }
-files_of() { [ -f "$1/files" ] && grep -v '^[[:space:]]*\(#\|$\)' "$1/files" || true; }
+# The lines of the files list of patch $1: "PATH" or "SOURCE PATH".
+file_lines() { [ -f "$1/files" ] && grep -v '^[[:space:]]*\(#\|$\)' "$1/files" || true; }
+# The tree paths that patch $1 adds whole.
+files_of() { file_lines "$1" | awk '{ print $NF }'; }
+# "SOURCE PATH" for each file that patch $1 adds whole.
+sources_of() { file_lines "$1" | awk '{ print $1, $NF }'; }
 diffs_of() { find "$1" -maxdepth 1 -name '*.diff' | sort; }
 diff_targets() { sed -n 's|^+++ b/||p' "$1"; }
 # Whether every file diff $1 edits is added whole by some patch.
@@ -48,7 +55,7 @@ check() {
 	if dup=$(echo "$claimed" | uniq -d) && [ -n "$dup" ]; then
 		die "in more than one series patch: $dup"
 	fi
-	for f in $claimed; do
+	for f in $(for p in $(patches); do sources_of "$p"; done | cut -d' ' -f1); do
 		[ -f "$TOP/$f" ] || { echo "series: $f is listed but missing" >&2; bad=1; }
 	done
 	for f in $(cd "$TOP" && git ls-files $INTREE 2>/dev/null || true); do
@@ -67,11 +74,12 @@ check() {
 # Apply patch directory $1 onto the files under $2, fetching the files its
 # diffs touch from $3 (the pristine tree) on first use.
 apply_one() {
-	local p=$1 dir=$2 base=$3 f d
-	for f in $(files_of "$p"); do
+	local p=$1 dir=$2 base=$3 f d src
+	while read -r src f; do
+		[ -n "$f" ] || continue
 		mkdir -p "$dir/$(dirname "$f")"
-		cp "$TOP/$f" "$dir/$f"
-	done
+		cp "$TOP/$src" "$dir/$f"
+	done <<<"$(sources_of "$p")"
 	for d in $(diffs_of "$p"); do
 		for f in $(diff_targets "$d"); do
 			if [ ! -e "$dir/$f" ] && [ -f "$base/$f" ]; then
@@ -108,10 +116,11 @@ commits() {
 	GIT_INDEX_FILE=$idx git -C "$repo" read-tree "$head"
 	for sr in $(serieses); do
 		for p in $(patches "$sr"); do
-			for f in $(files_of "$p"); do
+			while read -r src f; do
+				[ -n "$f" ] || continue
 				GIT_INDEX_FILE=$idx git -C "$repo" update-index --add --cacheinfo \
-					"100644,$(git -C "$repo" hash-object -w "$TOP/$f"),$f"
-			done
+					"100644,$(git -C "$repo" hash-object -w "$TOP/$src"),$f"
+			done <<<"$(sources_of "$p")"
 			for d in $(diffs_of "$p"); do
 				GIT_INDEX_FILE=$idx git -C "$repo" apply --cached "$d" ||
 					die "series: $d does not apply"

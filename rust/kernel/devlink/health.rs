@@ -256,7 +256,9 @@ impl Parent {
 /// A health reporter with driver data of type `R`; dropping it destroys the reporter, and its
 /// stored dump.
 ///
-/// It keeps its instance (and port) alive: they are freed (unregistered) after it.
+/// It keeps its instance (and port) alive: they are freed (unregistered) after it. Dropping it
+/// sleeps (it takes the instance lock, and the last reference to the instance may go with it):
+/// process context only, checked by `might_sleep()`.
 ///
 /// # Examples
 ///

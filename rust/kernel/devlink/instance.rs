@@ -207,8 +207,13 @@ struct Private<T> {
 
 /// A devlink instance, `struct devlink`, with driver private data of type `T`.
 ///
-/// Obtained from its [`Registration`], as an [`ARef`] that keeps it alive, or in an operation.
-/// It dereferences to the driver's data.
+/// Obtained from its [`Unregistered`] or [`Registration`], as an [`ARef`] that keeps it alive, or
+/// in an operation. It dereferences to the driver's data.
+///
+/// Dropping the last reference (of an [`ARef`], an [`Unregistered`], a [`Registration`], a port
+/// or a reporter) drops the driver's data and frees the instance, which sleeps
+/// (`devlink_free()` takes the instance lock): process context only, checked by
+/// `might_sleep()`.
 ///
 /// # Invariants
 ///
@@ -503,6 +508,9 @@ impl Drop for InstanceRef {
 
 /// A devlink instance that is not registered yet: user space does not see it, and no
 /// operation is called.
+///
+/// Dropping it (if it is not registered) may drop the last reference to the instance, which
+/// sleeps (see [`Devlink`]).
 ///
 /// The driver creates the instance's ports and health reporters on it, then registers it with
 /// [`Registration::new`], last, as the C convention is: once user space sees the instance, it

@@ -100,6 +100,9 @@ unsafe impl Sync for PortInner {}
 /// A registered devlink port; dropping it unregisters the port, once its health reporters are
 /// gone too (they keep it).
 ///
+/// Dropping it sleeps (`devlink_port_unregister()` takes the instance lock, and the last
+/// reference to the instance may go with it): process context only, checked by `might_sleep()`.
+///
 /// # Examples
 ///
 /// ```
