@@ -57,7 +57,7 @@ pub trait Operations: Sized + Send + Sync + 'static {
 /// What precedes the driver's data in the private area of a `struct devlink`.
 ///
 /// Ports and health reporters keep the instance alive through it without knowing the driver's
-/// type, see [`InstanceRef`].
+/// type (see `InstanceRef`).
 ///
 /// # Invariants
 ///
@@ -78,6 +78,10 @@ pub(crate) struct Header {
     /// Lets unregistration wait for reports in flight, which may sleep.
     #[pin]
     srcu: Srcu,
+    /// The address of the driver of the device when the instance was allocated, which devlink
+    /// records too: the instance is registered only while the device is bound to it. Only
+    /// compared, never dereferenced.
+    driver: usize,
     /// The task that holds the instance lock as far as this abstraction knows: through a
     /// [`Guard`] of [`Devlink::lock`], or while an operation runs (the core holds the lock
     /// then); null otherwise.
@@ -135,12 +139,16 @@ static SRCU_NAME: &CStr = c"devlink_instance";
 
 impl Header {
     /// Not generic, so that all instances share one lock class.
-    fn new(release: unsafe fn(NonNull<bindings::devlink>)) -> impl PinInit<Self, Error> {
+    fn new(
+        release: unsafe fn(NonNull<bindings::devlink>),
+        driver: usize,
+    ) -> impl PinInit<Self, Error> {
         try_pin_init!(Header {
             refs: Refcount::new(1),
             release,
             registered: Atomic::new(false),
             srcu <- Srcu::new(SRCU_NAME, static_lock_class!()),
+            driver,
             holder: Atomic::new(ptr::null_mut()),
             op: Atomic::new(ptr::null_mut()),
             in_op: Atomic::new(false),
@@ -239,13 +247,16 @@ impl<T: Operations> Devlink<T> {
         // The private area is aligned to `NETDEV_ALIGN`.
         build_assert!(core::mem::align_of::<Private<T>>() <= bindings::NETDEV_ALIGN as usize);
 
-        // The instance is unregistered when `dev` is unbound, at the latest (see `Registration`),
-        // which protects the module of `T` only if it is the module of `dev`'s driver, or if
-        // that driver is built in (faux devices, which their creator destroys): not the parent of
-        // an auxiliary device, bound to another module.
         // SAFETY: `dev` is bound, so its driver is set, and stays so during the call.
-        let owner = unsafe { (*(*dev.as_raw()).driver).owner };
-        if !owner.is_null() && owner != crate::module::this_module::<T::OwnerModule>().as_ptr() {
+        let driver = unsafe { (*dev.as_raw()).driver };
+        // The instance is unregistered when `dev` is unbound, at the latest (see `Registration`),
+        // which protects the module of `T` if `T` is built in, or if `dev`'s driver is of that
+        // module, or built in (faux devices, which the module destroys): not the parent of an
+        // auxiliary device, bound to another module.
+        let this = crate::module::this_module::<T::OwnerModule>().as_ptr();
+        // SAFETY: `driver` is the driver of a bound device, valid while it is bound.
+        let owner = unsafe { (*driver).owner };
+        if !this.is_null() && !owner.is_null() && owner != this {
             return Err(EINVAL);
         }
 
@@ -263,7 +274,7 @@ impl<T: Operations> Devlink<T> {
         let raw = NonNull::new(raw).ok_or(ENOMEM)?;
 
         let init = try_pin_init!(Private {
-            header <- Header::new(release::<T>),
+            header <- Header::new(release::<T>, driver.addr()),
             data <- data,
         }? Error);
         // SAFETY: `raw` is a valid devlink.
@@ -417,6 +428,17 @@ unsafe fn put(raw: NonNull<bindings::devlink>) {
     // SAFETY: The caller owns a reference, so `raw` is valid.
     let header = unsafe { header(raw) };
     if header.refs.dec_and_test() {
+        if header.held() != Held::No {
+            // In an instance operation that unbound the device (nothing else reaches the last
+            // reference under the lock): the driver's data is in use, and `devlink_free()` takes
+            // the lock. The header, which nothing frees now, stays readable.
+            refuse(
+                raw.as_ptr(),
+                &header.warned_unregister,
+                fmt!("last reference dropped with the instance lock held: leaked"),
+            );
+            return;
+        }
         let release = header.release;
         // SAFETY: That was the last reference, and the registration holds one while the
         // instance is registered.
@@ -435,6 +457,27 @@ unsafe impl<T: Operations> AlwaysRefCounted for Devlink<T> {
         // SAFETY: The caller gives up a reference to an instance allocated for `T`.
         unsafe { put(obj.cast()) }
     }
+}
+
+/// Warns, once per object (`warned`), that the current task asked for what needs the instance
+/// lock of `raw` while holding it, and was refused.
+///
+/// `what` names the object (`health reporter "tx"`, `port 0` ...), what was refused, and what
+/// was done instead.
+pub(crate) fn refuse(raw: *mut bindings::devlink, warned: &Atomic<bool>, what: fmt::Arguments<'_>) {
+    if warned.xchg(true, Relaxed) {
+        return;
+    }
+    // SAFETY: `raw` is a valid instance, whose bus name is a static string of the bus.
+    let bus = unsafe { CStr::from_char_ptr(bindings::devlink_bus_name(raw)) };
+    // SAFETY: As above, and the device name lives as long as the device, which devlink holds.
+    let dev = unsafe { CStr::from_char_ptr(bindings::devlink_dev_name(raw)) };
+    crate::pr_warn!(
+        "devlink {}/{}: {}\n",
+        bus.to_str().unwrap_or("?"),
+        dev.to_str().unwrap_or("?"),
+        what
+    );
 }
 
 /// A reference to a devlink instance of any driver data type.
@@ -476,27 +519,6 @@ impl InstanceRef {
         // SAFETY: By the type invariant, `raw` is such an instance, valid while `self` exists.
         unsafe { header(self.raw) }
     }
-}
-
-/// Warns, once per object (`warned`), that the current task asked for what needs the instance
-/// lock of `raw` while holding it, and was refused.
-///
-/// `what` names the object (`health reporter "tx"`, `port 0` ...), what was refused, and what
-/// was done instead.
-pub(crate) fn refuse(raw: *mut bindings::devlink, warned: &Atomic<bool>, what: fmt::Arguments<'_>) {
-    if warned.xchg(true, Relaxed) {
-        return;
-    }
-    // SAFETY: `raw` is a valid instance, whose bus name is a static string of the bus.
-    let bus = unsafe { CStr::from_char_ptr(bindings::devlink_bus_name(raw)) };
-    // SAFETY: As above, and the device name lives as long as the device, which devlink holds.
-    let dev = unsafe { CStr::from_char_ptr(bindings::devlink_dev_name(raw)) };
-    crate::pr_warn!(
-        "devlink {}/{}: {}\n",
-        bus.to_str().unwrap_or("?"),
-        dev.to_str().unwrap_or("?"),
-        what
-    );
 }
 
 impl Drop for InstanceRef {
@@ -593,12 +615,15 @@ impl<T: Operations> Registration<T> {
     /// Registers `devlink`, whose device `dev` is, until the registration is dropped or the
     /// device unbound.
     ///
-    /// Fails with [`EINVAL`] if `devlink` was allocated for another device, and with
+    /// Fails with [`EINVAL`] if `devlink` was allocated for another device, or while it was
+    /// bound to another driver (an [`Unregistered`] may outlive a binding), and with
     /// [`EDEADLK`] if the current task holds the instance lock (through a [`Guard`] of an
     /// [`ARef`] of it), which `devlink_register()` takes.
     pub fn new(dev: &device::Device<device::Bound>, devlink: Unregistered<T>) -> Result<Self> {
         let devlink = devlink.devlink;
-        if devlink.device().as_raw() != dev.as_raw() {
+        // SAFETY: `dev` is bound, so its driver is set.
+        let driver = unsafe { (*dev.as_raw()).driver };
+        if devlink.device().as_raw() != dev.as_raw() || devlink.header().driver != driver.addr() {
             return Err(EINVAL);
         }
         let header = devlink.header();
@@ -642,7 +667,7 @@ impl<T: Operations> Drop for Registration<T> {
     /// in flight, which may wait for the lock. If it does (a [`Guard`] of an [`ARef`] of the
     /// instance, or an operation that reaches the registration), the instance stays registered
     /// until the device is unbound, with a warning, rather than deadlock; the device-managed
-    /// state it leaves holds a reference to the device until then.
+    /// state it leaves is leaked, with a reference to the device.
     fn drop(&mut self) {
         might_sleep();
         let header = self.devlink.header();
@@ -675,7 +700,11 @@ impl<T: Operations> Drop for Registered<T> {
             // Unbound by a task that holds the lock (a guard, and the device destroyed under
             // it): waiting for the reports in flight, which may wait for the lock, would
             // deadlock. Those that saw the instance registered may now report on an
-            // unregistered one, which the core warns about; better than a hang.
+            // unregistered one: a WARN of the core (`ASSERT_DEVLINK_REGISTERED`), still memory
+            // safe (they hold the reporter, which holds the instance), and better than a hang.
+            // Unbinding under the lock while another task drops the registration is not
+            // supported: that task waits for the lock in `devlink_unregister()`, and the
+            // unbinding for that task's revocation of the device-managed state.
             refuse(
                 devlink.as_raw(),
                 &header.warned_unregister,
@@ -703,8 +732,10 @@ impl<T: Operations> Drop for Registered<T> {
 /// # Invariants
 ///
 /// `raw` is an instance allocated by `Devlink::new`, valid for `'a` (a reference to it is held
-/// for `'a`: by the owner of the guard, or, during an operation, by its registration or the
-/// reporter whose operation runs), and whose instance lock the current task holds for `'a`.
+/// for `'a`: by the owner of the guard, or, during an operation, by the reporter whose
+/// operation runs; during an instance operation, by the registration, or by nobody and then
+/// not freed, see `put()`), and whose instance lock the current task holds while the `Locked`
+/// is reachable: a guard only lends `&Locked` for as long as it lives.
 pub struct Locked<'a> {
     raw: NonNull<bindings::devlink>,
     _p: PhantomData<&'a bindings::devlink>,
