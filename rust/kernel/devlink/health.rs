@@ -38,7 +38,7 @@ use crate::{
     bindings,
     devlink::{
         fmsg::{Builder, Object},
-        instance::{refuse, Header, Held, InstanceRef},
+        instance::{refuse, Held, InstanceRef},
         port::{Port, PortInner},
         Devlink, Locked, Operations,
     },
@@ -394,7 +394,9 @@ impl<R: ReporterOps> Reporter<R> {
     where
         Error: From<E>,
     {
-        refuse_if_held(devlink.as_raw(), devlink.header(), "Reporter::new()")?;
+        devlink
+            .header()
+            .refuse_if_held(devlink.as_raw(), fmt!("Reporter::new()"))?;
         Self::on_instance(
             InstanceRef::new(devlink),
             data,
@@ -420,11 +422,9 @@ impl<R: ReporterOps> Reporter<R> {
         Error: From<E>,
     {
         let instance = port.inner().instance();
-        refuse_if_held(
-            instance.as_raw(),
-            instance.header(),
-            "Reporter::new_on_port()",
-        )?;
+        instance
+            .header()
+            .refuse_if_held(instance.as_raw(), fmt!("Reporter::new_on_port()"))?;
         Self::on_port(port, data, bindings::devlink_port_health_reporter_create)
     }
 
@@ -646,20 +646,6 @@ impl<R: ReporterOps> Drop for Reporter<R> {
     }
 }
 
-/// Fails with [`EDEADLK`], with a warning, if the current task holds the lock of the instance
-/// `raw` whose header is `header`; `what` names the constructor.
-fn refuse_if_held(raw: *mut bindings::devlink, header: &Header, what: &str) -> Result {
-    if header.held() == Held::No {
-        return Ok(());
-    }
-    refuse(
-        raw,
-        &header.warned,
-        fmt!("{what} with the instance lock held: refused (EDEADLK)"),
-    );
-    Err(EDEADLK)
-}
-
 /// The C ops table of a reporter whose periods or name differ from [`ReporterOps::PERIODS`] and
 /// [`ReporterOps::NAME`].
 type OwnOps = Option<KBox<bindings::devlink_health_reporter_ops>>;
@@ -741,28 +727,46 @@ impl<R: ReporterOps> Vtable<R> {
         (!ctx.is_null()).then(|| unsafe { &*ctx.cast::<R::Context>() })
     }
 
+    /// Runs operation `op` of `reporter`, noting in its instance's header that it runs, with
+    /// the driver's data, the proof of the lock and the extack; returns its result as an errno.
+    ///
     /// # Safety
     ///
-    /// Called by the devlink core for a reporter of this table, with the context of a report or
-    /// null, and a valid or null extack.
+    /// `reporter` must be a live reporter of this table, whose instance lock the core holds
+    /// during the call; `extack` must be null or valid, and only used by this call.
+    unsafe fn run(
+        reporter: *mut bindings::devlink_health_reporter,
+        extack: *mut bindings::netlink_ext_ack,
+        op: impl FnOnce(&R, &Locked<'_>, &mut ExtAck<'_>) -> Result,
+    ) -> c_int {
+        // SAFETY: Guaranteed by the caller; the reporter lives during the call.
+        let inner = unsafe { Self::inner(reporter) };
+        let instance = inner.parent.instance();
+        let _op = instance.header().enter_op(reporter);
+        // SAFETY: The core holds the instance lock during the call, and the reporter a
+        // reference to the instance.
+        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
+        // SAFETY: Guaranteed by the caller.
+        let mut extack = unsafe { ExtAck::from_raw(extack) };
+        from_result(|| {
+            op(&inner.data, &locked, &mut extack)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the devlink core for a reporter of this table, with the instance lock held,
+    /// with the context of a report or null, and a valid or null extack.
     unsafe extern "C" fn recover(
         reporter: *mut bindings::devlink_health_reporter,
         ctx: *mut c_void,
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
-        // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let (inner, ctx) = unsafe { (Self::inner(reporter), Self::context(ctx)) };
-        let instance = inner.parent.instance();
-        let _op = instance.header().enter_op(reporter);
-        // SAFETY: The core holds the instance lock during the call.
-        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
-        let data = &inner.data;
-        // SAFETY: `extack` is null or valid, and only used by this call.
-        let mut extack = unsafe { ExtAck::from_raw(extack) };
-        from_result(|| {
-            data.recover(&locked, ctx, &mut extack)?;
-            Ok(0)
-        })
+        // SAFETY: Guaranteed by the caller.
+        let ctx = unsafe { Self::context(ctx) };
+        // SAFETY: Guaranteed by the caller.
+        unsafe { Self::run(reporter, extack, |data, dl, ext| data.recover(dl, ctx, ext)) }
     }
 
     /// # Safety
@@ -774,22 +778,17 @@ impl<R: ReporterOps> Vtable<R> {
         ctx: *mut c_void,
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
-        // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let (inner, ctx) = unsafe { (Self::inner(reporter), Self::context(ctx)) };
-        let instance = inner.parent.instance();
-        let _op = instance.header().enter_op(reporter);
-        // SAFETY: The core holds the instance lock during the call.
-        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
-        let data = &inner.data;
-        // SAFETY: `extack` is null or valid, and only used by this call.
-        let mut extack = unsafe { ExtAck::from_raw(extack) };
+        // SAFETY: Guaranteed by the caller.
+        let ctx = unsafe { Self::context(ctx) };
         // SAFETY: `fmsg` is valid (not null) and only used by this call.
         let mut fmsg = unsafe { Builder::new(NonNull::new_unchecked(fmsg)) };
-        from_result(|| {
-            data.dump(&locked, &mut Object::new(&mut fmsg), ctx, &mut extack)?;
-            fmsg.result()?;
-            Ok(0)
-        })
+        // SAFETY: Guaranteed by the caller.
+        unsafe {
+            Self::run(reporter, extack, |data, dl, ext| {
+                data.dump(dl, &mut Object::new(&mut fmsg), ctx, ext)?;
+                fmsg.result()
+            })
+        }
     }
 
     /// # Safety
@@ -800,22 +799,15 @@ impl<R: ReporterOps> Vtable<R> {
         fmsg: *mut bindings::devlink_fmsg,
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
-        // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let inner = unsafe { Self::inner(reporter) };
-        let instance = inner.parent.instance();
-        let _op = instance.header().enter_op(reporter);
-        // SAFETY: The core holds the instance lock during the call.
-        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
-        let data = &inner.data;
-        // SAFETY: `extack` is null or valid, and only used by this call.
-        let mut extack = unsafe { ExtAck::from_raw(extack) };
         // SAFETY: `fmsg` is valid (not null) and only used by this call.
         let mut fmsg = unsafe { Builder::new(NonNull::new_unchecked(fmsg)) };
-        from_result(|| {
-            data.diagnose(&locked, &mut Object::new(&mut fmsg), &mut extack)?;
-            fmsg.result()?;
-            Ok(0)
-        })
+        // SAFETY: Guaranteed by the caller.
+        unsafe {
+            Self::run(reporter, extack, |data, dl, ext| {
+                data.diagnose(dl, &mut Object::new(&mut fmsg), ext)?;
+                fmsg.result()
+            })
+        }
     }
 
     /// # Safety
@@ -825,19 +817,8 @@ impl<R: ReporterOps> Vtable<R> {
         reporter: *mut bindings::devlink_health_reporter,
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
-        // SAFETY: Guaranteed by the caller; the reporter lives during the call.
-        let inner = unsafe { Self::inner(reporter) };
-        let instance = inner.parent.instance();
-        let _op = instance.header().enter_op(reporter);
-        // SAFETY: The core holds the instance lock during the call.
-        let locked = unsafe { Locked::from_raw(instance.as_raw()) };
-        let data = &inner.data;
-        // SAFETY: `extack` is null or valid, and only used by this call.
-        let mut extack = unsafe { ExtAck::from_raw(extack) };
-        from_result(|| {
-            data.test(&locked, &mut extack)?;
-            Ok(0)
-        })
+        // SAFETY: Guaranteed by the caller.
+        unsafe { Self::run(reporter, extack, |data, dl, ext| data.test(dl, ext)) }
     }
 }
 

@@ -96,7 +96,7 @@ pub(crate) struct Header {
     /// Whether `holder` runs an operation.
     in_op: Atomic<bool>,
     /// Whether a refusal of the instance itself was warned about, see [`refuse`].
-    pub(crate) warned: Atomic<bool>,
+    warned: Atomic<bool>,
     /// Whether a refused unregistration was warned about.
     warned_unregister: Atomic<bool>,
 }
@@ -171,6 +171,24 @@ impl Header {
         } else {
             Held::ByGuard
         }
+    }
+
+    /// Fails with [`EDEADLK`], with a warning (once per instance), if the current task holds
+    /// the lock of `raw`, whose header this is; `what` says what was asked.
+    pub(crate) fn refuse_if_held(
+        &self,
+        raw: *mut bindings::devlink,
+        what: fmt::Arguments<'_>,
+    ) -> Result {
+        if self.held() == Held::No {
+            return Ok(());
+        }
+        refuse(
+            raw,
+            &self.warned,
+            fmt!("{what} with the instance lock held: refused (EDEADLK)"),
+        );
+        Err(EDEADLK)
     }
 
     /// Notes that the current task runs an operation (of `reporter`, or of the instance if
@@ -356,14 +374,7 @@ impl<T: Operations> Devlink<T> {
     /// reporters dropped are destroyed with the `devl_*` variants.
     pub fn lock(&self) -> Result<Guard<'_, T>> {
         let header = &self.private().header;
-        if header.held() != Held::No {
-            refuse(
-                self.as_raw(),
-                &header.warned,
-                fmt!("instance locked twice by one task: refused (EDEADLK)"),
-            );
-            return Err(EDEADLK);
-        }
+        header.refuse_if_held(self.as_raw(), fmt!("Devlink::lock()"))?;
         // SAFETY: `self.as_raw()` is valid.
         unsafe { bindings::devl_lock(self.as_raw()) };
         // INVARIANT: The current task holds the lock now, and writes itself.
@@ -627,14 +638,7 @@ impl<T: Operations> Registration<T> {
             return Err(EINVAL);
         }
         let header = devlink.header();
-        if header.held() != Held::No {
-            refuse(
-                devlink.as_raw(),
-                &header.warned,
-                fmt!("instance registered with its lock held: refused (EDEADLK)"),
-            );
-            return Err(EDEADLK);
-        }
+        header.refuse_if_held(devlink.as_raw(), fmt!("Registration::new()"))?;
         // Made first, so that nothing fails once registered; unregisters nothing until then.
         let registered = Devres::new(dev, Registered(devlink.clone()))?;
         // SAFETY: `devlink` is valid and not registered: `Unregistered` owned it.

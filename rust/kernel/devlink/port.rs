@@ -12,7 +12,7 @@
 use crate::{
     bindings,
     devlink::{
-        instance::{refuse, Held, InstanceRef},
+        instance::{Held, InstanceRef},
         Devlink, Locked, Operations,
     },
     error::to_result,
@@ -139,15 +139,9 @@ impl Port {
     ///
     /// Fails with [`EDEADLK`] if the current task holds the lock: use [`Port::new_locked`].
     pub fn new<T: Operations>(devlink: &Devlink<T>, index: u32, flavour: Flavour) -> Result<Self> {
-        let header = devlink.header();
-        if header.held() != Held::No {
-            refuse(
-                devlink.as_raw(),
-                &header.warned,
-                fmt!("port {index} by Port::new() with the instance lock held: refused (EDEADLK)"),
-            );
-            return Err(EDEADLK);
-        }
+        devlink
+            .header()
+            .refuse_if_held(devlink.as_raw(), fmt!("port {index} by Port::new()"))?;
         Self::register(
             InstanceRef::new(devlink),
             index,
