@@ -5,8 +5,10 @@
 #
 # These are the first lines of the kernel's own reports: WARN(), BUG(), oops,
 # lockdep, KASAN, KFENCE, UBSAN, SLUB debugging, debugobjects, kmemleak,
-# might_sleep(), the hung-task and RCU stall detectors, refcount and list
-# corruption checks. 'Call Trace' alone catches a dump_stack() from any other.
+# might_sleep(), the hung-task and RCU stall detectors (any flavour), refcount
+# and list corruption checks, the page allocator's bad page check, DMA API
+# debugging, a network device or page pool whose users never let go. 'Call
+# Trace' alone catches a dump_stack() from any other.
 SPLATS=(
 	'BUG:' 'BUG [a-z]' 'WARNING:' 'KASAN:' 'KFENCE:' 'UBSAN:' 'Oops' 'Kernel panic'
 	'kernel BUG' 'general protection fault' 'Call Trace' 'Unable to handle kernel'
@@ -15,7 +17,9 @@ SPLATS=(
 	'suspicious RCU usage' 'sleeping function called from invalid context'
 	'scheduling while atomic' 'unreferenced object' 'ODEBUG:' 'refcount_t:'
 	'list_add corruption' 'list_del corruption' 'blocked for more than'
-	'self-detected stall' 'rcu_preempt detected stalls'
+	'self-detected stall' 'detected stalls' 'Bad page state' ': DMA-API: '
+	'DMA-API: debugging out of memory'
+	'unregister_netdevice: waiting for' 'stalled pool shutdown'
 )
 PATTERN="(^|[^a-zA-Z])($(IFS='|'; echo "${SPLATS[*]}"))"
 

@@ -144,7 +144,7 @@ impl Hw {
         Ok(mac)
     }
 
-    /// Receives frames for `mac` (and broadcast), and no multicast group.
+    /// Receives unicast frames for `mac` only (the multicast table is the receive filter's).
     pub(crate) fn set_mac_address(&self, mac: &MacAddress) -> Option<()> {
         let low = u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]);
         let high = u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV;
@@ -153,9 +153,6 @@ impl Hw {
         for i in 1..RA_LEN {
             self.write(RAL0 + 8 * i, 0)?;
             self.write(RAH0 + 8 * i, 0)?;
-        }
-        for i in 0..MTA_LEN {
-            self.write(MTA + 4 * i, 0)?;
         }
         Some(())
     }
@@ -167,9 +164,10 @@ impl Hw {
         self.write(CTRL, (ctrl | CTRL_SLU | CTRL_ASDE) & !clear)
     }
 
-    /// The link state: up, speed in Mb/s, full duplex.
+    /// The link state: up, speed in Mb/s, full duplex; `None` if the device is gone (unbound,
+    /// or off the bus: reading all ones).
     pub(crate) fn link(&self) -> Option<Link> {
-        let status = self.read(STATUS)?;
+        let status = self.read(STATUS).filter(|&s| s != u32::MAX)?;
         Some(Link {
             up: status & STATUS_LU != 0,
             speed: match (status >> STATUS_SPEED_SHIFT) & 3 {

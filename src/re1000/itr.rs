@@ -7,6 +7,8 @@
 
 use kernel::sync::atomic::{Atomic, Relaxed};
 
+use crate::stats::Counter;
+
 /// Interrupts per second the device starts with (and is held to below 1000 Mb/s, at 4000).
 const START_RATE: u32 = 20000;
 
@@ -68,17 +70,18 @@ impl Latency {
 
 /// The traffic since the last interrupt, and the current classes and rate.
 ///
-/// Counted by the poll and read when it completes, which NAPI serialises; atomics only for
-/// sharing.
+/// Counted by the poll and read when it completes, which NAPI serialises; the interrupt handler
+/// starts the counts over, racing the poll as in the C driver (a lost count only skews one
+/// classification).
 pub(crate) struct Moderation {
     /// The class of each direction: bulk or not.
     rx_bulk: Atomic<bool>,
     tx_bulk: Atomic<bool>,
     rate: Atomic<u32>,
-    rx_packets: Atomic<u64>,
-    rx_bytes: Atomic<u64>,
-    tx_packets: Atomic<u64>,
-    tx_bytes: Atomic<u64>,
+    rx_packets: Counter,
+    rx_bytes: Counter,
+    tx_packets: Counter,
+    tx_bytes: Counter,
 }
 
 impl Moderation {
@@ -87,10 +90,10 @@ impl Moderation {
             rx_bulk: Atomic::new(false),
             tx_bulk: Atomic::new(false),
             rate: Atomic::new(START_RATE),
-            rx_packets: Atomic::new(0),
-            rx_bytes: Atomic::new(0),
-            tx_packets: Atomic::new(0),
-            tx_bytes: Atomic::new(0),
+            rx_packets: Counter::new(),
+            rx_bytes: Counter::new(),
+            tx_packets: Counter::new(),
+            tx_bytes: Counter::new(),
         }
     }
 
@@ -111,20 +114,20 @@ impl Moderation {
 
     /// An interrupt came: counting starts again.
     pub(crate) fn interrupted(&self) {
-        self.rx_packets.store(0, Relaxed);
-        self.rx_bytes.store(0, Relaxed);
-        self.tx_packets.store(0, Relaxed);
-        self.tx_bytes.store(0, Relaxed);
+        self.rx_packets.set(0);
+        self.rx_bytes.set(0);
+        self.tx_packets.set(0);
+        self.tx_bytes.set(0);
     }
 
     pub(crate) fn received(&self, packets: u64, bytes: u64) {
-        self.rx_packets.add(packets, Relaxed);
-        self.rx_bytes.add(bytes, Relaxed);
+        self.rx_packets.add(packets);
+        self.rx_bytes.add(bytes);
     }
 
     pub(crate) fn sent(&self, packets: u64, bytes: u64) {
-        self.tx_packets.add(packets, Relaxed);
-        self.tx_bytes.add(bytes, Relaxed);
+        self.tx_packets.add(packets);
+        self.tx_bytes.add(bytes);
     }
 
     /// Classifies the traffic since the interrupt; returns the new `ITR` value if the rate
@@ -132,9 +135,9 @@ impl Moderation {
     pub(crate) fn update(&self, gigabit: bool) -> Option<u32> {
         let new = if gigabit {
             let rx = Latency::from_bulk(self.rx_bulk.load(Relaxed))
-                .next(self.rx_packets.load(Relaxed), self.rx_bytes.load(Relaxed));
+                .next(self.rx_packets.get(), self.rx_bytes.get());
             let tx = Latency::from_bulk(self.tx_bulk.load(Relaxed))
-                .next(self.tx_packets.load(Relaxed), self.tx_bytes.load(Relaxed));
+                .next(self.tx_packets.get(), self.tx_bytes.get());
             self.rx_bulk.store(rx == Latency::Bulk, Relaxed);
             self.tx_bulk.store(tx == Latency::Bulk, Relaxed);
             rx.max(tx).rate()

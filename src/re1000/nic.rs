@@ -5,11 +5,11 @@
 use kernel::{
     device, irq,
     net::{
-        dev::{self, Device, Duplex, LinkSettings, Stats64},
+        dev::{self, Device, Duplex, LinkMode, LinkSettings, RxFilter, Stats64},
         napi::{Napi, Poll},
         skbuff::{ChecksumRequest, SkBuff, MAX_FRAGS},
     },
-    new_mutex, new_spinlock_irq,
+    netdev_info, netdev_warn, new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
         aref::ARef,
@@ -23,6 +23,7 @@ use crate::{
     itr::Moderation,
     regs::*,
     ring::{Offload, Received, RxRing, TxRing, RX_BUF_LEN},
+    stats::Counter,
 };
 
 /// Free transmit slots below which the queue is stopped after a packet, as the C driver: room
@@ -33,15 +34,16 @@ const TX_STOP_THRESHOLD: usize = MAX_FRAGS + 7;
 /// `E1000_TX_WAKE_THRESHOLD`.
 const TX_WAKE_THRESHOLD: usize = 32;
 
-/// Software counters, read by `get_stats64`.
+/// Software counters, read by `get_stats64`: the receive ones written under the receive
+/// ring's lock, the transmit ones under the transmit ring's.
 struct Counters {
-    rx_packets: Atomic<u64>,
-    rx_bytes: Atomic<u64>,
-    rx_errors: Atomic<u64>,
-    rx_dropped: Atomic<u64>,
-    tx_packets: Atomic<u64>,
-    tx_bytes: Atomic<u64>,
-    tx_dropped: Atomic<u64>,
+    rx_packets: Counter,
+    rx_bytes: Counter,
+    rx_errors: Counter,
+    rx_dropped: Counter,
+    tx_packets: Counter,
+    tx_bytes: Counter,
+    tx_dropped: Counter,
     tx_timeouts: Atomic<u64>,
     /// Resets of the transmit ring, by a recovery or a device reset.
     tx_resets: Atomic<u64>,
@@ -66,13 +68,13 @@ pub(crate) struct Errors<T> {
 impl Counters {
     fn new() -> Self {
         Self {
-            rx_packets: Atomic::new(0),
-            rx_bytes: Atomic::new(0),
-            rx_errors: Atomic::new(0),
-            rx_dropped: Atomic::new(0),
-            tx_packets: Atomic::new(0),
-            tx_bytes: Atomic::new(0),
-            tx_dropped: Atomic::new(0),
+            rx_packets: Counter::new(),
+            rx_bytes: Counter::new(),
+            rx_errors: Counter::new(),
+            rx_dropped: Counter::new(),
+            tx_packets: Counter::new(),
+            tx_bytes: Counter::new(),
+            tx_dropped: Counter::new(),
             tx_timeouts: Atomic::new(0),
             tx_resets: Atomic::new(0),
             resets: Atomic::new(0),
@@ -83,6 +85,26 @@ impl Counters {
                 no_buffer: Atomic::new(0),
             },
         }
+    }
+}
+
+/// What the receive filter is to be (the stack's last `set_rx_mode`), programmed by it while
+/// reception runs, and by `start_rx` when it starts.
+struct Filter {
+    /// Reception runs: `RCTL` and the multicast table may be written.
+    running: bool,
+    /// `RCTL_UPE` and `RCTL_MPE`, as the stack asks.
+    rctl: u32,
+    /// The multicast table: a bit per hash of the groups joined.
+    mta: [u32; MTA_LEN],
+}
+
+impl Filter {
+    /// The bit of the multicast table that `addr` hashes to, as the device computes it with
+    /// `RCTL.MO` 0 (the C driver's `e1000_hash_mc_addr()`): register and bit in it.
+    fn hash(addr: &[u8; 6]) -> (usize, u32) {
+        let hash = ((usize::from(addr[4]) >> 4) | (usize::from(addr[5]) << 4)) & 0xfff;
+        (hash >> 5, 1 << (hash & 0x1f))
     }
 }
 
@@ -108,6 +130,14 @@ pub(crate) struct Nic {
     /// Taken by the poll, and by `open` and `stop`, as `tx`.
     #[pin]
     rx: SpinLockIrq<RxRing>,
+    /// Taken by `set_rx_mode` (any context, bottom halves disabled) and where reception starts
+    /// or stops: the stack's filter is never written to a stopped receive unit.
+    #[pin]
+    filter: SpinLockIrq<Filter>,
+    /// The interface runs: the poll may wake the queue and unmask the interrupts. Cleared
+    /// first when the interface goes down or its transmit ring is reset, set last when it runs
+    /// again.
+    running: Atomic<bool>,
     /// The interrupt handler saw a link change, which the poll handles.
     link_changed: Atomic<bool>,
     /// The link runs at 1000 Mb/s (as last seen).
@@ -141,11 +171,26 @@ impl Nic {
                 napi <- Napi::new(),
                 tx <- new_spinlock_irq!(tx, "re1000::tx"),
                 rx <- new_spinlock_irq!(rx, "re1000::rx"),
+                filter <- new_spinlock_irq!(
+                    Filter {
+                        running: false,
+                        rctl: 0,
+                        mta: [0; MTA_LEN],
+                    },
+                    "re1000::filter"
+                ),
+                running: Atomic::new(false),
                 link_changed: Atomic::new(false),
                 gigabit: Atomic::new(true),
                 moderation: Moderation::new(),
                 counters: Counters::new(),
-                state <- new_mutex!(State { up: false, removing: false }, "re1000::state"),
+                state <- new_mutex!(
+                    State {
+                        up: false,
+                        removing: false,
+                    },
+                    "re1000::state"
+                ),
                 tx_timed_out: Atomic::new(false),
                 fail_next_recover: Atomic::new(false),
                 test_event: Atomic::new(false),
@@ -195,6 +240,10 @@ impl Nic {
     /// them; `None` if the device is gone.
     pub(crate) fn update_error_counters(&self) -> Option<Errors<u64>> {
         let e = &self.counters.errors;
+        // A device gone from the bus reads all ones: nothing was counted.
+        if self.hw.read(STATUS)? == u32::MAX {
+            return None;
+        }
         let add = |sum: &Atomic<u64>, reg| -> Option<u64> {
             let v = self.hw.read(reg)?;
             Some(sum.fetch_add(u64::from(v), Relaxed) + u64::from(v))
@@ -215,9 +264,9 @@ impl Nic {
             tx_timeouts: c.tx_timeouts.load(Relaxed),
             tx_resets: c.tx_resets.load(Relaxed),
             resets: c.resets.load(Relaxed),
-            rx_errors: c.rx_errors.load(Relaxed),
-            rx_dropped: c.rx_dropped.load(Relaxed),
-            tx_dropped: c.tx_dropped.load(Relaxed),
+            rx_errors: c.rx_errors.get(),
+            rx_dropped: c.rx_dropped.get(),
+            tx_dropped: c.tx_dropped.get(),
         }
     }
 
@@ -227,8 +276,9 @@ impl Nic {
         self.hw.set_mac_address(&mac).ok_or(ENODEV)?;
         self.start_tx().ok_or(ENODEV)?;
         self.start_rx(dev).ok_or(ENODEV)?;
-        self.napi.enable();
         self.link_changed.store(true, Relaxed);
+        self.running.store(true, Relaxed);
+        self.napi.enable();
         self.hw.write(IMS, INT_MASK).ok_or(ENODEV)?;
         dev.start_queue();
         // A link check through the poll, as after a link change.
@@ -236,16 +286,45 @@ impl Nic {
         Ok(())
     }
 
-    /// Stops the queue and the device, and frees the rings' buffers: the body of `stop`.
-    fn bring_down(&self, dev: &Device<Self>) {
-        dev.stop_queue();
+    /// Stops reception and transmission and masks the interrupts; the device does no DMA
+    /// once this returns.
+    fn quiesce(&self) {
+        let mut filter = self.filter.lock();
+        filter.running = false;
         self.hw.quiesce();
+    }
+
+    /// Stops the queue and the device, and frees the rings' buffers: the body of `stop`, in
+    /// the order of the C driver's `e1000_down()`: no transmission and no poll in progress,
+    /// then the device stopped and reset, then the rings emptied.
+    fn bring_down(&self, dev: &Device<Self>) {
+        self.running.store(false, Relaxed);
+        dev.tx_disable();
+        // A poll in progress would unmask the interrupts again: it is over before they are
+        // masked.
         self.napi.disable();
+        self.quiesce();
         dev.carrier_off();
-        // The device does no DMA any more: its buffers can go.
-        let _ = self.tx.lock().clear();
-        dev.tx_reset();
+        // A reset ends the DMA the device may still be doing; the link is set up again for
+        // the next `open`.
+        if self.hw.reset().is_ok() {
+            self.hw.setup_link();
+        }
+        self.clear_tx(dev, false);
         let _ = self.rx.lock().clear();
+    }
+
+    /// Empties the transmit ring of a device that no longer transmits, and forgets what the
+    /// queue limits accounted for it, under the ring's lock; the packets in it are counted as
+    /// dropped if `count` (a ring reset of a running interface).
+    fn clear_tx(&self, dev: &Device<Self>, count: bool) {
+        let mut tx = self.tx.lock();
+        if count {
+            self.counters.tx_dropped.add(tx.pending_packets());
+        }
+        let _ = tx.clear();
+        // Under the lock: no packet is accounted between the two.
+        dev.tx_reset();
     }
 
     /// Stops the device for good, as the driver is unbound: no recovery, `open` or poll starts
@@ -254,8 +333,18 @@ impl Nic {
     pub(crate) fn begin_removal(&self) {
         let mut state = self.state.lock();
         state.removing = true;
+        self.running.store(false, Relaxed);
         self.napi.disable();
-        self.hw.quiesce();
+        self.quiesce();
+    }
+
+    /// Kicks the receive ring, as the C driver's watchdog does: an interrupt (`RXDMT0`), so
+    /// that the poll refills a ring that allocation failures left empty, which no frame can
+    /// reach to raise one.
+    pub(crate) fn kick_rx(&self, state: &State) {
+        if state.up && !state.removing && self.running.load(Relaxed) {
+            self.hw.write(ICS, INT_RXDMT0);
+        }
     }
 
     /// Resets the transmit ring of a running interface: the queue and the poll are stopped,
@@ -268,19 +357,16 @@ impl Nic {
         if !state.up {
             return Ok(());
         }
-        dev.stop_queue();
+        self.running.store(false, Relaxed);
+        // No transmission in progress, none starts, and no poll cleans the ring meanwhile.
+        dev.tx_disable();
         self.napi.disable();
-        {
-            let mut tx = self.tx.lock();
-            self.hw.write(TCTL, TCTL_PSP).ok_or(ENODEV)?;
-            self.hw.read(STATUS).ok_or(ENODEV)?;
-            let dropped = tx.pending() as u64;
-            let _ = tx.clear();
-            self.counters.tx_dropped.add(dropped, Relaxed);
-        }
-        dev.tx_reset();
+        self.hw.write(TCTL, TCTL_PSP).ok_or(ENODEV)?;
+        self.hw.read(STATUS).ok_or(ENODEV)?;
+        self.clear_tx(dev, true);
         self.counters.tx_resets.add(1, Relaxed);
         let started = self.start_tx();
+        self.running.store(started.is_some(), Relaxed);
         self.napi.enable();
         started.ok_or(ENODEV)?;
         dev.wake_queue();
@@ -328,11 +414,11 @@ impl Nic {
         let mut tail = None;
         while rx.unused() > 0 {
             let Ok(skb) = alloc(RX_BUF_LEN) else {
-                self.counters.rx_dropped.add(1, Relaxed);
+                self.counters.rx_dropped.add(1);
                 break;
             };
             let Some(Ok(buf)) = self.hw.with_device(|d| skb.map_from_device(d)) else {
-                self.counters.rx_dropped.add(1, Relaxed);
+                self.counters.rx_dropped.add(1);
                 break;
             };
             match rx.push(buf) {
@@ -355,7 +441,19 @@ impl Nic {
         let mut rx = self.rx.lock();
         hw.set_ring(RDBAL, rx.dma_address())?;
         self.refill_rx(&mut rx, |len| dev.alloc_rx_skb(len));
-        hw.write(RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC)
+        drop(rx);
+        let mut filter = self.filter.lock();
+        filter.running = true;
+        self.write_filter(&filter)
+    }
+
+    /// Writes the multicast table and `RCTL` as `filter` says, reception enabled.
+    fn write_filter(&self, filter: &Filter) -> Option<()> {
+        for (i, bits) in filter.mta.iter().enumerate() {
+            self.hw.write(MTA + 4 * i, *bits)?;
+        }
+        self.hw
+            .write(RCTL, RCTL_EN | RCTL_BAM | RCTL_SECRC | filter.rctl)
     }
 
     /// Tells the stack what the link is.
@@ -364,9 +462,9 @@ impl Nic {
             Some(link) if link.up => {
                 self.gigabit.store(link.speed == 1000, Relaxed);
                 if !dev.carrier_ok() {
-                    pr_info!(
-                        "{}: link up, {} Mb/s, {} duplex\n",
-                        dev.name(),
+                    netdev_info!(
+                        dev,
+                        "link up, {} Mb/s, {} duplex\n",
                         link.speed,
                         if link.full_duplex { "full" } else { "half" }
                     );
@@ -375,7 +473,7 @@ impl Nic {
             }
             _ => {
                 if dev.carrier_ok() {
-                    pr_info!("{}: link down\n", dev.name());
+                    netdev_info!(dev, "link down\n");
                     dev.carrier_off();
                 }
             }
@@ -399,18 +497,22 @@ impl Nic {
     }
 
     /// Frees the buffers of sent packets, and wakes the queue if it was stopped for room.
-    fn clean_tx(&self, dev: &Device<Self>) {
+    fn clean_tx(&self, dev: &Device<Self>, poll: &Poll<'_>) {
         let mut tx = self.tx.lock();
-        let Ok(done) = tx.clean() else {
+        let Ok(done) = tx.clean(|skb| poll.consume(skb)) else {
             return;
         };
-        self.counters.tx_packets.add(done.packets, Relaxed);
-        self.counters.tx_bytes.add(done.bytes, Relaxed);
+        self.counters.tx_packets.add(done.packets);
+        self.counters.tx_bytes.add(done.bytes);
         self.moderation.sent(done.packets, done.bytes);
         if done.buffers > 0 {
             dev.tx_completed(done.buffers, done.buffer_bytes);
         }
-        if dev.queue_stopped() && dev.carrier_ok() && tx.unused() >= TX_WAKE_THRESHOLD {
+        if dev.queue_stopped()
+            && dev.carrier_ok()
+            && self.running.load(Relaxed)
+            && tx.unused() >= TX_WAKE_THRESHOLD
+        {
             dev.wake_queue();
         }
     }
@@ -431,12 +533,12 @@ impl Nic {
                 while taken < BATCH && work + (taken as u32) < budget {
                     match rx.pop() {
                         Ok(Some(Received::Frame(skb))) => {
-                            self.counters.rx_packets.add(1, Relaxed);
-                            self.counters.rx_bytes.add(u64::from(skb.len()), Relaxed);
+                            self.counters.rx_packets.add(1);
+                            self.counters.rx_bytes.add(u64::from(skb.len()));
                             self.moderation.received(1, u64::from(skb.len()));
                             batch[taken] = Some(skb);
                         }
-                        Ok(Some(Received::Error)) => self.counters.rx_errors.add(1, Relaxed),
+                        Ok(Some(Received::Error)) => self.counters.rx_errors.add(1),
                         Ok(None) | Err(_) => {
                             more = false;
                             break;
@@ -504,7 +606,7 @@ impl dev::Operations for Nic {
             tx.push(buf, offload).ok()
         });
         if queued.is_none() {
-            self.counters.tx_dropped.add(1, Relaxed);
+            self.counters.tx_dropped.add(1);
         }
         if tx.unused() < TX_STOP_THRESHOLD {
             dev.stop_queue();
@@ -519,7 +621,7 @@ impl dev::Operations for Nic {
         if self.link_changed.xchg(false, Relaxed) {
             self.update_link(dev);
         }
-        self.clean_tx(dev);
+        self.clean_tx(dev, poll);
         self.clean_rx(poll, budget)
     }
 
@@ -527,18 +629,46 @@ impl dev::Operations for Nic {
         if let Some(itr) = self.moderation.update(self.gigabit.load(Relaxed)) {
             self.hw.write(ITR, itr);
         }
-        self.hw.write(IMS, INT_MASK);
+        // Masked for a device going down; unmasked by whatever brings it up again.
+        if self.running.load(Relaxed) {
+            self.hw.write(IMS, INT_MASK);
+        }
+    }
+
+    fn set_rx_mode(&self, _dev: &Device<Self>, rx: &RxFilter<'_>) {
+        let rctl = if rx.promiscuous() {
+            RCTL_UPE | RCTL_MPE
+        } else if rx.all_multicast() {
+            RCTL_MPE
+        } else {
+            0
+        };
+        let mut mta = [0; MTA_LEN];
+        for addr in rx.multicast() {
+            let (reg, bit) = Filter::hash(&addr);
+            mta[reg] |= bit;
+        }
+        let mut filter = self.filter.lock();
+        filter.rctl = rctl;
+        filter.mta = mta;
+        if filter.running {
+            self.write_filter(&filter);
+        }
     }
 
     fn get_stats64(&self, _dev: &Device<Self>, stats: &mut Stats64<'_>) {
         let c = &self.counters;
-        stats.set_rx_packets(c.rx_packets.load(Relaxed));
-        stats.set_rx_bytes(c.rx_bytes.load(Relaxed));
-        stats.set_rx_errors(c.rx_errors.load(Relaxed));
-        stats.set_rx_dropped(c.rx_dropped.load(Relaxed));
-        stats.set_tx_packets(c.tx_packets.load(Relaxed));
-        stats.set_tx_bytes(c.tx_bytes.load(Relaxed));
-        stats.set_tx_dropped(c.tx_dropped.load(Relaxed));
+        let crc = c.errors.crc.load(Relaxed);
+        stats.set_rx_packets(c.rx_packets.get());
+        stats.set_rx_bytes(c.rx_bytes.get());
+        // Frames the device dropped for a bad CRC are receive errors too, as in C.
+        stats.set_rx_errors(c.rx_errors.get() + crc);
+        stats.set_rx_crc_errors(crc);
+        stats.set_rx_missed_errors(c.errors.missed.load(Relaxed));
+        stats.set_rx_dropped(c.rx_dropped.get());
+        stats.set_tx_packets(c.tx_packets.get());
+        stats.set_tx_bytes(c.tx_bytes.get());
+        stats.set_tx_dropped(c.tx_dropped.get());
     }
 
     fn tx_timeout(&self, dev: &Device<Self>, queue: u32) {
@@ -546,9 +676,9 @@ impl dev::Operations for Nic {
         // Reported by the health watchdog, as reporting sleeps and this runs in a timer.
         self.tx_timed_out.store(true, Relaxed);
         let pending = self.tx.lock().pending();
-        pr_warn!(
-            "{}: transmit queue {} timed out, {} descriptors pending\n",
-            dev.name(),
+        netdev_warn!(
+            dev,
+            "transmit queue {} timed out, {} descriptors pending\n",
             queue,
             pending
         );
@@ -557,14 +687,27 @@ impl dev::Operations for Nic {
     fn get_link_ksettings(&self, _dev: &Device<Self>, settings: &mut LinkSettings) -> Result {
         settings.set_port_twisted_pair();
         settings.set_autoneg(true);
-        if let Some(link) = self.hw.link().filter(|l| l.up) {
-            settings.set_speed(link.speed);
-            settings.set_duplex(if link.full_duplex {
+        // The copper modes of the 82540EM (no 1000BASE-T half duplex), as the C driver.
+        for mode in [
+            LinkMode::Base10THalf,
+            LinkMode::Base10TFull,
+            LinkMode::Base100THalf,
+            LinkMode::Base100TFull,
+            LinkMode::Base1000TFull,
+            LinkMode::Autoneg,
+            LinkMode::TwistedPair,
+        ] {
+            settings.add_link_mode(mode);
+        }
+        let link = self.hw.link().filter(|l| l.up);
+        settings.set_speed(link.map(|l| l.speed));
+        settings.set_duplex(link.map(|l| {
+            if l.full_duplex {
                 Duplex::Full
             } else {
                 Duplex::Half
-            });
-        }
+            }
+        }));
         Ok(())
     }
 }

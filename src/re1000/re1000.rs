@@ -21,6 +21,7 @@ use kernel::{
         health::Reporter,
         port::{Flavour, Port},
     },
+    devres::Devres,
     driver, irq,
     net::dev::{Feature, Registration},
     pci,
@@ -37,6 +38,7 @@ mod itr;
 mod nic;
 mod regs;
 mod ring;
+mod stats;
 mod watchdog;
 
 use faults::Faults;
@@ -84,13 +86,11 @@ impl InPlaceModule for Re1000Module {
 struct Re1000;
 
 /// What a bound device holds; dropped in this order after `unbind`.
-#[pin_data]
-struct Data<'bound> {
+struct Data {
     /// First: user space sees the devlink instance whole until it is gone.
     _devlink: devlink::Registration<Instance>,
     /// No interrupt may reach the network device once it is unregistered.
-    #[pin]
-    irq: pci::Interrupt<'bound, Isr>,
+    _irq: Devres<pci::Interrupt<Isr>>,
     /// No fault is injected, then no error reported, once the network device is gone.
     _faults: Faults,
     /// Holds the reporters, destroyed as it stops.
@@ -108,7 +108,7 @@ kernel::pci_device_table!(
 
 impl pci::Driver for Re1000 {
     type IdInfo = ();
-    type Data<'bound> = Data<'bound>;
+    type Data<'bound> = Data;
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 
     fn probe<'bound>(
@@ -145,7 +145,12 @@ impl pci::Driver for Re1000 {
             // SAFETY: Set before the driver is registered, cleared after it is unregistered.
             let root = unsafe { (*core::ptr::addr_of!(DEBUGFS_ROOT)).as_ref() }.ok_or(EINVAL)?;
             let faults = Faults::new(root, pdev.as_ref().name(), &netref)?;
-            let isr = Isr::new(netref);
+            let irq = pdev.request_interrupt(
+                pci::IrqTypes::all(),
+                irq::Flags::SHARED,
+                c"re1000",
+                Ok::<_, Error>(Isr::new(netref)),
+            )?;
             dev_info!(
                 pdev,
                 "{}: {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",
@@ -161,14 +166,9 @@ impl pci::Driver for Re1000 {
             // Last of the devlink side: user space sees the instance with its port and
             // reporters.
             let devlink = devlink::Registration::new(pdev.as_ref(), devlink)?;
-            Ok(try_pin_init!(Data {
+            Ok(try_init!(Data {
                 _devlink: devlink,
-                irq <- pdev.request_interrupt(
-                    pci::IrqTypes::all(),
-                    irq::Flags::SHARED,
-                    c"re1000",
-                    Ok::<_, Error>(isr),
-                ),
+                _irq: irq,
                 _faults: faults,
                 _watchdog: watchdog,
                 netdev,

@@ -87,6 +87,9 @@ pub(crate) const INT_RXT0: u32 = 1 << 7;
 pub(crate) const INT_MASK: u32 = INT_TXDW | INT_LSC | INT_RXSEQ | INT_RXDMT0 | INT_RXT0;
 
 pub(crate) const RCTL_EN: u32 = 1 << 1;
+/// Unicast and multicast promiscuous.
+pub(crate) const RCTL_UPE: u32 = 1 << 3;
+pub(crate) const RCTL_MPE: u32 = 1 << 4;
 pub(crate) const RCTL_BAM: u32 = 1 << 15;
 /// Strip the CRC, so that the length written back is the frame's.
 pub(crate) const RCTL_SECRC: u32 = 1 << 26;

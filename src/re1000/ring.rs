@@ -70,6 +70,11 @@ impl<B> Ring<B> {
         (self.next_to_clean + RING_LEN - self.next_to_use - 1) % RING_LEN
     }
 
+    /// Buffers (packets, for the transmit ring) the device holds.
+    pub(crate) fn pending_packets(&self) -> u64 {
+        self.bufs.iter().filter(|b| b.is_some()).count() as u64
+    }
+
     /// Slots the device holds.
     pub(crate) fn pending(&self) -> usize {
         (self.next_to_use + RING_LEN - self.next_to_clean) % RING_LEN
@@ -291,8 +296,8 @@ impl TxRing {
         Ok(i as u32)
     }
 
-    /// Frees the buffers of the packets the device sent.
-    pub(crate) fn clean(&mut self) -> Result<Done> {
+    /// Frees the buffers of the packets the device sent, each with `free`.
+    pub(crate) fn clean(&mut self, free: impl Fn(SkBuff)) -> Result<Done> {
         let ring = &mut self.ring;
         let mut done = Done::default();
         while ring.next_to_clean != ring.next_to_use {
@@ -311,7 +316,7 @@ impl TxRing {
                     done.bytes += packet.bytes;
                     done.buffers += 1;
                     done.buffer_bytes += packet.buf.skb().len();
-                    packet.buf.unmap().consume();
+                    free(packet.buf.unmap());
                 }
                 ring.write_desc(i, 0, 0)?;
                 if i == last {
@@ -326,7 +331,16 @@ impl TxRing {
 }
 
 /// The receive ring: buffers of `RX_BUF_LEN` bytes, one frame each.
-pub(crate) struct RxRing(Ring<Mapped>);
+///
+/// A frame that does not fit in one buffer (the device is not set for them, but cannot be
+/// trusted to obey) spans descriptors without `EOP` up to one with it: every piece of it is
+/// dropped, up to and with its last (`discarding`), so that no piece is taken for a frame of
+/// its own (CVE-2009-4536 in the C driver).
+pub(crate) struct RxRing {
+    ring: Ring<Mapped>,
+    /// Dropping the pieces of a frame, up to the descriptor with `EOP`.
+    discarding: bool,
+}
 
 /// A frame the device received, or a descriptor it gave back with a bad one.
 pub(crate) enum Received {
@@ -338,24 +352,27 @@ impl Deref for RxRing {
     type Target = Ring<Mapped>;
 
     fn deref(&self) -> &Ring<Mapped> {
-        &self.0
-    }
-}
-
-impl DerefMut for RxRing {
-    fn deref_mut(&mut self) -> &mut Ring<Mapped> {
-        &mut self.0
+        &self.ring
     }
 }
 
 impl RxRing {
     pub(crate) fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
-        Ring::new(dev).map(Self)
+        Ok(Self {
+            ring: Ring::new(dev)?,
+            discarding: false,
+        })
+    }
+
+    /// Forgets every buffer and descriptor, as [`Ring::clear`], and any frame being dropped.
+    pub(crate) fn clear(&mut self) -> Result {
+        self.discarding = false;
+        self.ring.clear()
     }
 
     /// Hands an empty buffer to the device; returns the new tail, for `RDT`.
     pub(crate) fn push(&mut self, buf: Mapped) -> Result<u32> {
-        let ring = &mut self.0;
+        let ring = &mut self.ring;
         let i = ring.next_to_use;
         // The status is written back OR-ed into what is there: it starts at zero.
         ring.write_desc(i, buf.dma_address(), 0)?;
@@ -366,7 +383,7 @@ impl RxRing {
 
     /// The next descriptor the device filled, if any.
     pub(crate) fn pop(&mut self) -> Result<Option<Received>> {
-        let ring = &mut self.0;
+        let ring = &mut self.ring;
         let i = ring.next_to_clean;
         if i == ring.next_to_use {
             return Ok(None);
@@ -385,7 +402,13 @@ impl RxRing {
         };
         let mut skb = buf.unmap();
         let len = (status & 0xffff) as u32;
-        if status & RXD_STAT_EOP == 0 || status & RXD_ERR_FRAME != 0 || skb.put(len).is_err() {
+        let end = status & RXD_STAT_EOP != 0;
+        if self.discarding || !end {
+            // A piece of a frame too long for a buffer: dropped, up to its last piece.
+            self.discarding = !end;
+            return Ok(Some(Received::Error));
+        }
+        if status & RXD_ERR_FRAME != 0 || skb.put(len).is_err() {
             return Ok(Some(Received::Error));
         }
         Ok(Some(Received::Frame(skb)))

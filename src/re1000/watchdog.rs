@@ -12,6 +12,9 @@
 //! - `tx`: descriptors pending while neither the device's head register nor the driver's
 //!   clean-up moved for [`STALL_MS`], or a transmit timeout seen by the stack.
 //!
+//! Each run on a sound, running device also raises a receive interrupt, as the C driver's
+//! watchdog does, so that a receive ring that failed allocations left empty is refilled.
+//!
 //! An error is reported once: the watchdog reports again only after the condition went away
 //! (or the ring was reset) and came back.
 
@@ -150,7 +153,11 @@ impl Watchdog {
             if state.removing {
                 return;
             }
-            (state.up, self.hw_fault(&nic, state.up))
+            let fault = self.hw_fault(&nic, state.up);
+            if matches!(fault, Some(None)) {
+                nic.kick_rx(&state);
+            }
+            (state.up, fault)
         };
         let mut track = self.track.lock();
         match fault {

@@ -123,6 +123,107 @@ pub trait Operations: Sized + Send + Sync + 'static {
     fn get_link_ksettings(&self, _dev: &Device<Self>, _settings: &mut LinkSettings) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Programs the device's receive filter as `filter` says (`ndo_set_rx_mode`): promiscuous,
+    /// every multicast group, or the groups joined. Called while the device is up, whenever
+    /// the filter changes, and after [`Operations::open`]; a driver that reset its device calls
+    /// [`Device::set_rx_mode`] to have it called again.
+    ///
+    /// The device has no unicast filter of its own: while the stack asks for unicast addresses
+    /// besides the device's own, it sets the device promiscuous. Runs in any context with bottom
+    /// halves disabled, serialised with itself by the device's address lock.
+    fn set_rx_mode(&self, _dev: &Device<Self>, _filter: &RxFilter<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The receive filter of a device, as [`Operations::set_rx_mode`] is to program it.
+///
+/// # Invariants
+///
+/// `dev` is a valid network device whose address lock (`netif_addr_lock()`) is held for `'a`,
+/// so that its address lists do not change.
+pub struct RxFilter<'a> {
+    dev: *mut bindings::net_device,
+    _p: PhantomData<&'a ()>,
+}
+
+impl RxFilter<'_> {
+    fn flags(&self) -> u32 {
+        // SAFETY: By the type invariant, the device is valid; its flags change under the RTNL
+        // lock, and are read racily here as in C.
+        unsafe { ptr::read_volatile(&raw const (*self.dev).flags) }
+    }
+
+    /// Whether the device is to receive every frame (`IFF_PROMISC`).
+    pub fn promiscuous(&self) -> bool {
+        self.flags() & bindings::net_device_flags_IFF_PROMISC != 0
+    }
+
+    /// Whether the device is to receive every multicast frame (`IFF_ALLMULTI`).
+    pub fn all_multicast(&self) -> bool {
+        self.flags() & bindings::net_device_flags_IFF_ALLMULTI != 0
+    }
+
+    /// The multicast addresses the device is to receive (`netdev_for_each_mc_addr()`).
+    pub fn multicast(&self) -> impl Iterator<Item = MacAddress> + '_ {
+        // SAFETY: By the type invariant, the device is valid and its multicast list, whose
+        // entries are `netdev_hw_addr` linked by `list`, does not change for the borrow of
+        // `self`; `HwAddr` is a transparent wrapper.
+        let list = unsafe {
+            crate::interop::list::clist_create!(
+                &raw mut (*self.dev).mc.list,
+                HwAddr,
+                bindings::netdev_hw_addr,
+                list
+            )
+        };
+        list.iter().map(HwAddr::mac)
+    }
+
+    /// The number of multicast addresses (`netdev_mc_count()`).
+    pub fn multicast_count(&self) -> usize {
+        // SAFETY: By the type invariant, the device is valid and its list does not change.
+        let count = unsafe { (*self.dev).mc.count };
+        usize::try_from(count).unwrap_or(0)
+    }
+}
+
+/// An entry of an address list of a device, `struct netdev_hw_addr`.
+#[repr(transparent)]
+struct HwAddr(Opaque<bindings::netdev_hw_addr>);
+
+impl HwAddr {
+    /// The address, as an Ethernet address.
+    fn mac(&self) -> MacAddress {
+        let mut mac = [0; ETH_ALEN];
+        // SAFETY: The entry is valid while borrowed (an entry of a list that does not change);
+        // its `addr` is `MAX_ADDR_LEN` bytes, more than `ETH_ALEN`.
+        let addr = unsafe { &(*self.0.get()).addr };
+        mac.copy_from_slice(&addr[..ETH_ALEN]);
+        mac
+    }
+}
+
+/// The name of a network device (`eth0` ...), as it was when [`Device::name`] copied it.
+///
+/// The stack renames a device in place: a reference into its name could change under the
+/// reader, so the name is copied.
+#[derive(Clone, Copy)]
+pub struct Name([u8; bindings::IFNAMSIZ as usize]);
+
+impl Name {
+    /// The name, as a C string.
+    pub fn as_cstr(&self) -> &CStr {
+        // The copy always ends with a NUL (`Device::name`).
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+}
+
+impl crate::fmt::Display for Name {
+    fn fmt(&self, f: &mut crate::fmt::Formatter<'_>) -> crate::fmt::Result {
+        crate::fmt::Display::fmt(self.as_cstr(), f)
+    }
 }
 
 /// A network device, `struct net_device`, whose private area holds a `T` if `T` is not `()`.
@@ -163,6 +264,32 @@ unsafe impl<T: Send + Sync> AlwaysRefCounted for Device<T> {
 }
 
 impl<T: Operations> Device<T> {
+    /// Has [`Operations::set_rx_mode`] program the device's receive filter again, if the
+    /// device is up, e.g. after the driver reset the device (`dev_set_rx_mode()`). Process
+    /// context; takes the device's address lock.
+    pub fn set_rx_mode(&self) {
+        if !T::HAS_SET_RX_MODE {
+            return;
+        }
+        let dev = self.as_raw();
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_addr_lock_bh(dev) };
+        // SAFETY: As above; its flags are read racily, as `__dev_set_rx_mode()` does.
+        let up = unsafe { ptr::read_volatile(&raw const (*dev).flags) }
+            & bindings::net_device_flags_IFF_UP
+            != 0;
+        if up {
+            // INVARIANT: The address lock is held until after the call.
+            let filter = RxFilter {
+                dev,
+                _p: PhantomData,
+            };
+            T::set_rx_mode(&self.data(), self, &filter);
+        }
+        // SAFETY: Locked above.
+        unsafe { bindings::netif_addr_unlock_bh(dev) };
+    }
+
     /// The driver's data.
     pub fn data(&self) -> Pin<&T> {
         // SAFETY: By the type invariant, the private area holds an initialised `T`, pinned
@@ -194,11 +321,62 @@ impl<T> Device<T> {
         self.0.get()
     }
 
-    /// The interface name (`eth0` ...).
-    pub fn name(&self) -> &CStr {
-        // SAFETY: By the type invariant, the device is valid; `name` is a NUL-terminated array
-        // that the stack only changes under the RTNL lock, in place.
-        unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) }
+    /// The interface name (`eth0` ...), copied: a rename (under the RTNL lock) changes it in
+    /// place.
+    pub fn name(&self) -> Name {
+        let mut name = [0; bindings::IFNAMSIZ as usize];
+        // SAFETY: By the type invariant, the device is valid; `name` is an array of `IFNAMSIZ`
+        // bytes, read byte by byte as a rename may write it meanwhile (as `strscpy()` does in
+        // C: the copy may mix two names, never reads out of the array).
+        let src = unsafe { &raw const (*self.as_raw()).name };
+        for (i, b) in name.iter_mut().enumerate() {
+            // SAFETY: `i` is within the array (see above).
+            *b = unsafe { ptr::read_volatile(src.cast::<u8>().add(i)) };
+        }
+        name[bindings::IFNAMSIZ as usize - 1] = 0;
+        Name(name)
+    }
+
+    /// Prints `msg` at `klevel`, prefixed with the driver, the parent's bus address and the
+    /// interface name, as `netdev_printk()` does.
+    ///
+    /// # Safety
+    ///
+    /// `klevel` is one of the `KERN_*` constants.
+    #[cfg_attr(not(CONFIG_PRINTK), allow(unused_variables))]
+    unsafe fn printk(&self, klevel: &[u8], msg: crate::fmt::Arguments<'_>) {
+        // SAFETY: `klevel` is a NUL-terminated level (safety requirements); the device is
+        // valid (type invariant); "%pA" takes a pointer to `fmt::Arguments`, which is passed.
+        #[cfg(CONFIG_PRINTK)]
+        unsafe {
+            bindings::netdev_printk(
+                klevel.as_ptr().cast::<c_char>(),
+                self.as_raw(),
+                c"%pA".as_char_ptr(),
+                ptr::from_ref(&msg).cast::<c_void>(),
+            )
+        };
+    }
+
+    /// Prints an error message prefixed with the device (`netdev_err()`); see
+    /// [`netdev_err!`](crate::netdev_err).
+    pub fn pr_err(&self, msg: crate::fmt::Arguments<'_>) {
+        // SAFETY: A `KERN_*` constant.
+        unsafe { self.printk(bindings::KERN_ERR, msg) };
+    }
+
+    /// Prints a warning prefixed with the device (`netdev_warn()`); see
+    /// [`netdev_warn!`](crate::netdev_warn).
+    pub fn pr_warn(&self, msg: crate::fmt::Arguments<'_>) {
+        // SAFETY: A `KERN_*` constant.
+        unsafe { self.printk(bindings::KERN_WARNING, msg) };
+    }
+
+    /// Prints an informational message prefixed with the device (`netdev_info()`); see
+    /// [`netdev_info!`](crate::netdev_info).
+    pub fn pr_info(&self, msg: crate::fmt::Arguments<'_>) {
+        // SAFETY: A `KERN_*` constant.
+        unsafe { self.printk(bindings::KERN_INFO, msg) };
     }
 
     /// The interface index.
@@ -264,6 +442,14 @@ impl<T> Device<T> {
         unsafe { bindings::netif_start_queue(self.as_raw()) };
     }
 
+    /// Stops the stack from transmitting and waits for a transmission in progress
+    /// ([`Operations::start_xmit`]) to end (`netif_tx_disable()`): before the transmit ring is
+    /// reset or freed. Takes the queue's lock, with bottom halves disabled.
+    pub fn tx_disable(&self) {
+        // SAFETY: By the type invariant, the device is valid.
+        unsafe { bindings::netif_tx_disable(self.as_raw()) };
+    }
+
     /// Stops the stack from transmitting, e.g. when the transmit ring is full.
     pub fn stop_queue(&self) {
         // SAFETY: By the type invariant, the device is valid.
@@ -310,6 +496,43 @@ impl<T> Device<T> {
     pub fn tx_reset(&self) {
         // SAFETY: By the type invariant, the device is valid.
         unsafe { bindings::netdev_reset_queue(self.as_raw()) };
+    }
+}
+
+/// Prints an error message prefixed with a network device (`netdev_err()`): the driver, the
+/// parent's bus address and the interface name.
+///
+/// ```
+/// # use kernel::net::dev::Device;
+/// # fn no_run(dev: &Device) {
+/// kernel::netdev_err!(dev, "no interrupt: {:?}\n", kernel::error::code::EBUSY);
+/// # }
+/// ```
+#[macro_export]
+macro_rules! netdev_err {
+    ($dev:expr, $($f:tt)*) => {
+        $crate::net::dev::Device::pr_err($dev, $crate::prelude::fmt!($($f)*))
+    }
+}
+
+/// Prints a warning prefixed with a network device (`netdev_warn()`), as [`netdev_err!`].
+///
+/// [`netdev_err!`]: crate::netdev_err
+#[macro_export]
+macro_rules! netdev_warn {
+    ($dev:expr, $($f:tt)*) => {
+        $crate::net::dev::Device::pr_warn($dev, $crate::prelude::fmt!($($f)*))
+    }
+}
+
+/// Prints an informational message prefixed with a network device (`netdev_info()`), as
+/// [`netdev_err!`].
+///
+/// [`netdev_err!`]: crate::netdev_err
+#[macro_export]
+macro_rules! netdev_info {
+    ($dev:expr, $($f:tt)*) => {
+        $crate::net::dev::Device::pr_info($dev, $crate::prelude::fmt!($($f)*))
     }
 }
 
@@ -382,6 +605,27 @@ pub enum Duplex {
     Full,
 }
 
+/// A link mode of `ethtool` (`ETHTOOL_LINK_MODE_*_BIT`): a speed and duplex, autonegotiation,
+/// a port type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum LinkMode {
+    /// 10BASE-T, half duplex.
+    Base10THalf = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_10baseT_Half_BIT,
+    /// 10BASE-T, full duplex.
+    Base10TFull = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_10baseT_Full_BIT,
+    /// 100BASE-T, half duplex.
+    Base100THalf = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_100baseT_Half_BIT,
+    /// 100BASE-T, full duplex.
+    Base100TFull = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_100baseT_Full_BIT,
+    /// 1000BASE-T, full duplex.
+    Base1000TFull = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_1000baseT_Full_BIT,
+    /// Autonegotiation.
+    Autoneg = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_Autoneg_BIT,
+    /// Twisted pair.
+    TwistedPair = bindings::ethtool_link_mode_bit_indices_ETHTOOL_LINK_MODE_TP_BIT,
+}
+
 /// Link settings, `struct ethtool_link_ksettings`, as filled by
 /// [`Operations::get_link_ksettings`].
 #[repr(transparent)]
@@ -393,17 +637,34 @@ impl LinkSettings {
         unsafe { &mut (*self.0.get()).base }
     }
 
-    /// Sets the speed, in Mb/s.
-    pub fn set_speed(&mut self, mbps: u32) {
-        self.base().speed = mbps;
+    /// Sets the speed, in Mb/s; `None` for a link that is down (`SPEED_UNKNOWN`).
+    pub fn set_speed(&mut self, mbps: Option<u32>) {
+        self.base().speed = mbps.unwrap_or(bindings::SPEED_UNKNOWN as u32);
     }
 
-    /// Sets the duplex mode.
-    pub fn set_duplex(&mut self, duplex: Duplex) {
+    /// Sets the duplex mode; `None` for a link that is down (`DUPLEX_UNKNOWN`).
+    pub fn set_duplex(&mut self, duplex: Option<Duplex>) {
         self.base().duplex = match duplex {
-            Duplex::Half => bindings::DUPLEX_HALF as u8,
-            Duplex::Full => bindings::DUPLEX_FULL as u8,
+            Some(Duplex::Half) => bindings::DUPLEX_HALF as u8,
+            Some(Duplex::Full) => bindings::DUPLEX_FULL as u8,
+            None => bindings::DUPLEX_UNKNOWN as u8,
         };
+    }
+
+    /// Adds `mode` to the modes the device supports and to those it advertises.
+    pub fn add_link_mode(&mut self, mode: LinkMode) {
+        let bit = mode as usize;
+        let (word, bit) = (bit / c_ulong::BITS as usize, bit % c_ulong::BITS as usize);
+        // SAFETY: `self` is a valid, exclusively borrowed `ethtool_link_ksettings`.
+        let modes = unsafe { &mut (*self.0.get()).link_modes };
+        // Every `LinkMode` is below the bitmaps' length.
+        if let (Some(s), Some(a)) = (
+            modes.supported.get_mut(word),
+            modes.advertising.get_mut(word),
+        ) {
+            *s |= 1 << bit;
+            *a |= 1 << bit;
+        }
     }
 
     /// Sets whether the link was autonegotiated.
@@ -512,7 +773,7 @@ impl<T> NewDevice<T> {
 /// })?;
 /// let netdev = reg.device();
 /// assert_eq!(netdev.mac_address(), [0x02, 0, 0, 0, 0, 1]);
-/// assert!(netdev.name().to_bytes().starts_with(b"eth"));
+/// assert!(netdev.name().as_cstr().to_bytes().starts_with(b"eth"));
 /// assert!(!netdev.carrier_ok() && !netdev.is_running());
 /// netdev.carrier_on();
 /// assert!(netdev.carrier_ok());
@@ -752,6 +1013,12 @@ impl<T: Operations> Drop for Registration<T> {
         // SAFETY: By the type invariant, the device is registered. Unregistering stops it if
         // it is up and waits until no operation runs.
         unsafe { bindings::unregister_netdev(dev) };
+        if T::HAS_NAPI {
+            // SAFETY: The data is initialised until it is dropped below.
+            let data = unsafe { &*data_of::<T>(dev) };
+            // No poll may run on data being dropped, whatever the driver left enabled.
+            data.napi().remove();
+        }
         // SAFETY: The stack no longer uses the data; it is initialised and dropped once.
         unsafe { ptr::drop_in_place(data_of::<T>(dev)) };
         // SAFETY: The device is unregistered; its memory goes when its last reference does.
@@ -852,6 +1119,21 @@ impl<T: Operations> OpsTable<T> {
 
     /// # Safety
     ///
+    /// Called by the stack with a device registered by a [`Registration<T>`], with its address
+    /// lock held.
+    unsafe extern "C" fn set_rx_mode(dev: *mut bindings::net_device) {
+        // SAFETY: As in `open`.
+        let (data, netdev) = unsafe { Self::get(dev) };
+        // INVARIANT: The stack holds the address lock during the call.
+        let filter = RxFilter {
+            dev,
+            _p: PhantomData,
+        };
+        T::set_rx_mode(data, netdev, &filter);
+    }
+
+    /// # Safety
+    ///
     /// Called by the stack with a device registered by a [`Registration<T>`].
     unsafe extern "C" fn get_drvinfo(
         dev: *mut bindings::net_device,
@@ -897,6 +1179,11 @@ impl<T: Operations> OpsTable<T> {
         },
         ndo_tx_timeout: if T::HAS_TX_TIMEOUT {
             Some(Self::tx_timeout)
+        } else {
+            None
+        },
+        ndo_set_rx_mode: if T::HAS_SET_RX_MODE {
+            Some(Self::set_rx_mode)
         } else {
             None
         },

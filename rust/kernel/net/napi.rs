@@ -35,9 +35,10 @@ use core::{marker::PhantomData, ptr::NonNull};
 ///
 /// # Invariants
 ///
-/// Once `added` is set, `inner` was added to a device with `netif_napi_add()` (with
-/// `Operations::poll` of the device's data) that outlives it, and is deleted only on drop.
-/// `enabled` says whether it is enabled.
+/// While `added` is set, `inner` was added to a device with `netif_napi_add()` (with
+/// `Operations::poll` of the device's data) that outlives it; it is cleared, under the lock of
+/// `enabled`, when the context is deleted (by the registration before the data is dropped, or
+/// on drop). `enabled` says whether it is enabled.
 /// # Examples
 ///
 /// A device whose poll counts its runs (a driver schedules its context from its interrupt
@@ -193,23 +194,40 @@ impl Napi {
         // scheduled.
         self.is_added() && unsafe { bindings::napi_schedule(self.as_raw()) }
     }
+
+    /// Disables (waiting for a poll in progress) and deletes the context: no poll runs from
+    /// then on, and enabling it does nothing. Called by the registration before the data the
+    /// poll uses is dropped. Sleeps.
+    pub(crate) fn remove(&self) {
+        let mut enabled = self.enabled.lock();
+        if !self.is_added() {
+            return;
+        }
+        if *enabled {
+            // SAFETY: By the type invariant, the context was added and is enabled.
+            unsafe { bindings::napi_disable(self.as_raw()) };
+            *enabled = false;
+        }
+        // SAFETY: By the type invariant, the context was added and not deleted; it is disabled.
+        // A concurrent `schedule` that saw it added finds it disabled (a disabled context stays
+        // marked scheduled), and does nothing.
+        unsafe { bindings::netif_napi_del(self.as_raw()) };
+        // INVARIANT: Deleted above, under the lock of `enabled`.
+        self.added.store(false, Release);
+    }
 }
 
 #[pinned_drop]
 impl PinnedDrop for Napi {
     fn drop(self: Pin<&mut Self>) {
-        if self.is_added() {
-            self.disable();
-            // SAFETY: By the type invariant, the context was added and not deleted; it is
-            // disabled above.
-            unsafe { bindings::netif_napi_del(self.as_raw()) };
-        }
+        self.remove();
     }
 }
 
 /// A poll in progress, given to [`Operations::poll`]: what may only be done from there.
 pub struct Poll<'a> {
     napi: &'a Napi,
+    budget: c_int,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -231,6 +249,15 @@ impl Poll<'_> {
         NonNull::new(skb)
             .map(|skb| unsafe { SkBuff::from_raw(skb) })
             .ok_or(ENOMEM)
+    }
+
+    /// Frees a buffer the device sent (a transmit completion), into the context's caches
+    /// where it can (`napi_consume_skb()`): cheaper than dropping it.
+    pub fn consume(&self, skb: SkBuff) {
+        let skb = skb.into_raw().as_ptr();
+        // SAFETY: The context is being polled with `budget` (zero from netpoll, where the
+        // buffer is freed as in any context); the buffer is ours to free.
+        unsafe { bindings::napi_consume_skb(skb, self.budget) };
     }
 
     /// Hands a received Ethernet frame to the stack, through generic receive offload.
@@ -260,11 +287,12 @@ unsafe extern "C" fn poll_callback<T: Operations>(
         let napi = &*crate::container_of!(Opaque::cast_from(napi).cast_mut(), Napi, inner);
         (napi, Device::<T>::from_raw((*napi.as_raw()).dev))
     };
-    let budget = u32::try_from(budget).unwrap_or(0);
     let poll = Poll {
         napi,
+        budget,
         _not_send: PhantomData,
     };
+    let budget = u32::try_from(budget).unwrap_or(0);
     let work = T::poll(&dev.data(), dev, &poll, budget).min(budget);
     // A budget of zero (netpoll) is never completed.
     // SAFETY: The context is being polled; `work` is below the budget.
