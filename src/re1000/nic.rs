@@ -497,9 +497,9 @@ impl Nic {
     }
 
     /// Frees the buffers of sent packets, and wakes the queue if it was stopped for room.
-    fn clean_tx(&self, dev: &Device<Self>, poll: &Poll<'_>) {
+    fn clean_tx(&self, dev: &Device<Self>) {
         let mut tx = self.tx.lock();
-        let Ok(done) = tx.clean(|skb| poll.consume(skb)) else {
+        let Ok(done) = tx.clean() else {
             return;
         };
         self.counters.tx_packets.add(done.packets);
@@ -621,7 +621,7 @@ impl dev::Operations for Nic {
         if self.link_changed.xchg(false, Relaxed) {
             self.update_link(dev);
         }
-        self.clean_tx(dev, poll);
+        self.clean_tx(dev);
         self.clean_rx(poll, budget)
     }
 

@@ -296,8 +296,8 @@ impl TxRing {
         Ok(i as u32)
     }
 
-    /// Frees the buffers of the packets the device sent, each with `free`.
-    pub(crate) fn clean(&mut self, free: impl Fn(SkBuff)) -> Result<Done> {
+    /// Frees the buffers of the packets the device sent.
+    pub(crate) fn clean(&mut self) -> Result<Done> {
         let ring = &mut self.ring;
         let mut done = Done::default();
         while ring.next_to_clean != ring.next_to_use {
@@ -316,7 +316,7 @@ impl TxRing {
                     done.bytes += packet.bytes;
                     done.buffers += 1;
                     done.buffer_bytes += packet.buf.skb().len();
-                    free(packet.buf.unmap());
+                    packet.buf.unmap().consume();
                 }
                 ring.write_desc(i, 0, 0)?;
                 if i == last {

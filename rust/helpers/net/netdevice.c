@@ -35,16 +35,6 @@ __rust_helper void rust_helper_netif_tx_disable(struct net_device *dev)
 	netif_tx_disable(dev);
 }
 
-__rust_helper void rust_helper_netif_addr_lock_bh(struct net_device *dev)
-{
-	netif_addr_lock_bh(dev);
-}
-
-__rust_helper void rust_helper_netif_addr_unlock_bh(struct net_device *dev)
-{
-	netif_addr_unlock_bh(dev);
-}
-
 __rust_helper void rust_helper_netif_wake_queue(struct net_device *dev)
 {
 	netif_wake_queue(dev);

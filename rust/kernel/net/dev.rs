@@ -94,7 +94,8 @@ pub trait Operations: Sized + Send + Sync + 'static {
     }
 
     /// Called by the stack's watchdog when the transmit queue `queue` stayed stopped for
-    /// longer than the watchdog timeout. Runs in softirq context.
+    /// longer than the watchdog timeout. Runs in softirq context, with the device's global
+    /// transmit lock held (`netif_tx_lock()`): a reset is left to a work item.
     fn tx_timeout(&self, _dev: &Device<Self>, _queue: u32) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -126,8 +127,8 @@ pub trait Operations: Sized + Send + Sync + 'static {
 
     /// Programs the device's receive filter as `filter` says (`ndo_set_rx_mode`): promiscuous,
     /// every multicast group, or the groups joined. Called while the device is up, whenever
-    /// the filter changes, and after [`Operations::open`]; a driver that reset its device calls
-    /// [`Device::set_rx_mode`] to have it called again.
+    /// the filter changes, and after [`Operations::open`]; a driver that resets its device keeps
+    /// what it was last given, to program it again.
     ///
     /// The device has no unicast filter of its own: while the stack asks for unicast addresses
     /// besides the device's own, it sets the device promiscuous. Runs in any context with bottom
@@ -209,7 +210,7 @@ impl HwAddr {
 ///
 /// The stack renames a device in place: a reference into its name could change under the
 /// reader, so the name is copied.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub struct Name([u8; bindings::IFNAMSIZ as usize]);
 
 impl Name {
@@ -264,32 +265,6 @@ unsafe impl<T: Send + Sync> AlwaysRefCounted for Device<T> {
 }
 
 impl<T: Operations> Device<T> {
-    /// Has [`Operations::set_rx_mode`] program the device's receive filter again, if the
-    /// device is up, e.g. after the driver reset the device (`dev_set_rx_mode()`). Process
-    /// context; takes the device's address lock.
-    pub fn set_rx_mode(&self) {
-        if !T::HAS_SET_RX_MODE {
-            return;
-        }
-        let dev = self.as_raw();
-        // SAFETY: By the type invariant, the device is valid.
-        unsafe { bindings::netif_addr_lock_bh(dev) };
-        // SAFETY: As above; its flags are read racily, as `__dev_set_rx_mode()` does.
-        let up = unsafe { ptr::read_volatile(&raw const (*dev).flags) }
-            & bindings::net_device_flags_IFF_UP
-            != 0;
-        if up {
-            // INVARIANT: The address lock is held until after the call.
-            let filter = RxFilter {
-                dev,
-                _p: PhantomData,
-            };
-            T::set_rx_mode(&self.data(), self, &filter);
-        }
-        // SAFETY: Locked above.
-        unsafe { bindings::netif_addr_unlock_bh(dev) };
-    }
-
     /// The driver's data.
     pub fn data(&self) -> Pin<&T> {
         // SAFETY: By the type invariant, the private area holds an initialised `T`, pinned
@@ -444,7 +419,13 @@ impl<T> Device<T> {
 
     /// Stops the stack from transmitting and waits for a transmission in progress
     /// ([`Operations::start_xmit`]) to end (`netif_tx_disable()`): before the transmit ring is
-    /// reset or freed. Takes the queue's lock, with bottom halves disabled.
+    /// reset or freed.
+    ///
+    /// Process context only, with bottom halves and interrupts enabled: it takes the queue's
+    /// lock with bottom halves disabled. Never from [`Operations::start_xmit`] or
+    /// [`Operations::tx_timeout`], whose callers hold that lock (or the device's global
+    /// transmit lock): that deadlocks. A driver resets from a work item, or a devlink
+    /// recovery, instead.
     pub fn tx_disable(&self) {
         // SAFETY: By the type invariant, the device is valid.
         unsafe { bindings::netif_tx_disable(self.as_raw()) };
@@ -967,6 +948,8 @@ impl<T: Operations> Registration<T> {
                 free(dev);
                 return Err(e);
             }
+            // SAFETY: `raw` is not registered; the context was added to it above.
+            unsafe { napi.link_queues(raw) };
         }
 
         // SAFETY: `dev` is valid and not registered.

@@ -165,6 +165,24 @@ impl Napi {
         Ok(())
     }
 
+    /// Links the device's receive and transmit queue to the context, so that user space sees
+    /// which context serves them (the `netdev` netlink family's `queue-get`).
+    ///
+    /// # Safety
+    ///
+    /// `dev` is allocated and not registered (the stack requires the RTNL lock otherwise), and
+    /// the context was added to it.
+    pub(crate) unsafe fn link_queues(&self, dev: *mut bindings::net_device) {
+        for kind in [
+            bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_RX,
+            bindings::netdev_queue_type_NETDEV_QUEUE_TYPE_TX,
+        ] {
+            // SAFETY: `dev` is valid, not registered, and has queue 0 of each kind; the
+            // context was added to it, and is deleted only after the device is unregistered.
+            unsafe { bindings::netif_queue_set_napi(dev, 0, kind, self.as_raw()) };
+        }
+    }
+
     /// Enables the context, e.g. when the device is brought up; does nothing if it is enabled
     /// (or not added). Sleeps.
     pub fn enable(&self) {
@@ -227,7 +245,6 @@ impl PinnedDrop for Napi {
 /// A poll in progress, given to [`Operations::poll`]: what may only be done from there.
 pub struct Poll<'a> {
     napi: &'a Napi,
-    budget: c_int,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -249,15 +266,6 @@ impl Poll<'_> {
         NonNull::new(skb)
             .map(|skb| unsafe { SkBuff::from_raw(skb) })
             .ok_or(ENOMEM)
-    }
-
-    /// Frees a buffer the device sent (a transmit completion), into the context's caches
-    /// where it can (`napi_consume_skb()`): cheaper than dropping it.
-    pub fn consume(&self, skb: SkBuff) {
-        let skb = skb.into_raw().as_ptr();
-        // SAFETY: The context is being polled with `budget` (zero from netpoll, where the
-        // buffer is freed as in any context); the buffer is ours to free.
-        unsafe { bindings::napi_consume_skb(skb, self.budget) };
     }
 
     /// Hands a received Ethernet frame to the stack, through generic receive offload.
@@ -287,12 +295,11 @@ unsafe extern "C" fn poll_callback<T: Operations>(
         let napi = &*crate::container_of!(Opaque::cast_from(napi).cast_mut(), Napi, inner);
         (napi, Device::<T>::from_raw((*napi.as_raw()).dev))
     };
+    let budget = u32::try_from(budget).unwrap_or(0);
     let poll = Poll {
         napi,
-        budget,
         _not_send: PhantomData,
     };
-    let budget = u32::try_from(budget).unwrap_or(0);
     let work = T::poll(&dev.data(), dev, &poll, budget).min(budget);
     // A budget of zero (netpoll) is never completed.
     // SAFETY: The context is being polled; `work` is below the budget.

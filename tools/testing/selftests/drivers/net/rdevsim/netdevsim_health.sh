@@ -5,7 +5,12 @@
 # netdevsim's own devlink health tests, taken from the kernel tree's
 # tools/testing/selftests/drivers/net/netdevsim/devlink.sh as they are, run
 # against rdevsim: only the names differ (device handle, debugfs folder, and
-# the driver name, which for a faux device is the faux bus driver's).
+# the driver name, which for a faux device is the faux bus driver's), and
+# 'local dump=$(...)' is split, so that the check after it sees the status of
+# 'devlink health dump show' rather than that of 'local', and the dump stored
+# earlier is cleared before the show after binary_len is set to 8192, so that
+# the show takes an 8192-byte dump (upstream fix:
+# series/0001-selftests-netdevsim-check-devlink-health-dump-show.patch).
 
 dir=$(dirname "$0")
 KSFT_LIB=${KSFT_LIB:-$dir/../../..}
@@ -30,8 +35,12 @@ DL_HANDLE=faux/$DEV_NAME
 tests=$(sed -n -e '/^info_get()$/,/^}$/p' -e '/^dev_info_test()$/,/^}$/p' \
 	-e '/^empty_reporter_test()$/,/^}$/p' -e '/^check_reporter_info()$/,/^}$/p' \
 	-e '/^dummy_reporter_test()$/,/^}$/p' "$NSIM_TESTS" |
-	sed -e 's/\[ "$driver" == "netdevsim" \]/[ "$driver" == "faux_driver" ]/')
-[ "$(grep -c '^[a-z_]*()$' <<<"$tests")" = 5 ] ||
+	sed -e 's/\[ "$driver" == "netdevsim" \]/[ "$driver" == "faux_driver" ]/' \
+		-e 's/^\(\t*\)local dump=\$(/\1local dump; dump=$(/' \
+		-e '/binary len to 8192"$/a\\tdevlink health dump clear $DL_HANDLE reporter dummy')
+[ "$(grep -c '^[a-z_]*()$' <<<"$tests")" = 5 ] &&
+	[ "$(grep -c 'local dump; dump=' <<<"$tests")" = 2 ] &&
+	[ "$(grep -c 'dump clear $DL_HANDLE' <<<"$tests")" = 3 ] ||
 	{ echo "netdevsim's health tests not found in $NSIM_TESTS"; exit 1; }
 eval "$tests"
 
