@@ -25,6 +25,14 @@ load() {
 	fi
 }
 
+# A test that fails part way leaves nothing behind for the next selftest.
+cleanup() {
+	if grep -q '^rust_devlink_health ' /proc/modules; then
+		rmmod rust_devlink_health
+	fi
+}
+trap cleanup EXIT
+
 reporter() { devlink -j health show "$DL" reporter sample; }
 # The reporter's object in 'devlink health show' output.
 R='.health[][]'
