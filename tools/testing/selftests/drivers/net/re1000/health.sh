@@ -36,8 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The reporter $2 of devlink handle $1, as JSON.
-reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
 
 # until REPORTER-HANDLE NAME JQ-FILTER: wait up to 10 s for the filter to hold.
 until_reporter() {
@@ -345,14 +343,7 @@ test_unload_busy() {
 }
 
 ktap_print_header
-[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-for cmd in ip jq ping devlink; do
-	command -v $cmd >/dev/null || { ktap_skip_all "$cmd needed"; exit "$KSFT_SKIP"; }
-done
-if grep -q '^e1000 ' /proc/modules; then
-	ktap_skip_all "the C e1000 driver is loaded"
-	exit "$KSFT_SKIP"
-fi
+preflight ip jq ping devlink
 ktap_set_plan 16
 ktap_test_result "load: a devlink instance per NIC" test_load
 ktap_test_result "dev info: driver, serial from the MAC, EEPROM version" test_info

@@ -73,3 +73,31 @@ unflood() {
 	FLOOD=
 	sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$FLOOD_LOG"
 }
+
+# The counter $2 (rx_packets ...) of eth0 in namespace $1.
+counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
+
+# The reporter $2 of devlink handle $1, as JSON.
+reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
+
+# The PCI address of eth0 in namespace $1.
+bdf_of() { basename "$(ip netns exec "$1" readlink -f /sys/class/net/eth0/device)"; }
+
+# ipv6_off NS 1|0: IPv6 on eth0 of namespace NS off (1) or on again (0).
+ipv6_off() {
+	ip netns exec "$1" sh -c "echo $2 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6"
+}
+
+# preflight CMD...: skips the whole test unless run as root with every CMD,
+# and with the C e1000 driver, which binds the same NICs, not loaded.
+preflight() {
+	local cmd
+	[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
+	for cmd in "$@"; do
+		command -v "$cmd" >/dev/null || { ktap_skip_all "$cmd needed"; exit "$KSFT_SKIP"; }
+	done
+	if grep -q '^e1000 ' /proc/modules; then
+		ktap_skip_all "the C e1000 driver is loaded"
+		exit "$KSFT_SKIP"
+	fi
+}

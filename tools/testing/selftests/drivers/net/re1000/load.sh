@@ -37,9 +37,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
-reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
-bdf_of() { basename "$(ip netns exec "$1" readlink -f /sys/class/net/eth0/device)"; }
 
 # Bytes the byte queue limits of eth0 in namespace $1 count in flight.
 inflight() {
@@ -234,14 +231,7 @@ test_unload() {
 }
 
 ktap_print_header
-[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-for cmd in ip jq ping iperf3 ethtool python3 devlink; do
-	command -v $cmd >/dev/null || { ktap_skip_all "$cmd needed"; exit "$KSFT_SKIP"; }
-done
-if grep -q '^e1000 ' /proc/modules; then
-	ktap_skip_all "the C e1000 driver is loaded"
-	exit "$KSFT_SKIP"
-fi
+preflight ip jq ping iperf3 ethtool python3 devlink
 ktap_set_plan 5
 ktap_test_result "load, one NIC per namespace, nothing in flight" test_load
 ktap_test_result "tx and hw recovered again and again under a TCP stream both ways" \

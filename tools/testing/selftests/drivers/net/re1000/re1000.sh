@@ -31,8 +31,6 @@ trap cleanup EXIT
 
 load() { insmod "${RE1000_KO:?}"; }
 
-# The counter $2 (rx_packets ...) of eth0 in namespace $1.
-counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
 
 test_load() {
 	load || return 1
@@ -127,8 +125,7 @@ test_tcp_no_offload() {
 quiet() {
 	local ns
 	for ns in $NS_A $NS_B; do
-		ip netns exec $ns sh -c "echo $1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6" ||
-			return 1
+		ipv6_off $ns "$1" || return 1
 	done
 	if [ "$1" = 1 ]; then
 		ip -n $NS_A neigh replace $IP_B lladdr $MAC_B dev eth0 nud permanent &&
@@ -172,8 +169,6 @@ test_down_up() {
 		wait_for 10 carrier $NS_A eth0 && pings 10
 }
 
-# The PCI address of eth0 in namespace $1.
-bdf_of() { basename "$(ip netns exec "$1" readlink -f /sys/class/net/eth0/device)"; }
 
 test_rebind() {
 	local bdf
@@ -204,14 +199,7 @@ test_unload() {
 }
 
 ktap_print_header
-[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-for cmd in ip jq ping socat ethtool sha256sum; do
-	command -v $cmd >/dev/null || { ktap_skip_all "$cmd needed"; exit "$KSFT_SKIP"; }
-done
-if grep -q '^e1000 ' /proc/modules; then
-	ktap_skip_all "the C e1000 driver is loaded"
-	exit "$KSFT_SKIP"
-fi
+preflight ip jq ping socat ethtool sha256sum
 ktap_set_plan 11
 ktap_test_result "load: both NICs bound, two interfaces" test_load
 ktap_test_result "ethtool -i: driver and bus" test_ethtool

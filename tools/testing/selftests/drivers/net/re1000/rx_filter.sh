@@ -36,12 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
 
-# ipv6_off NS 1|0: IPv6 on eth0 of namespace NS off (1) or on again (0).
-ipv6_off() {
-	ip netns exec "$1" sh -c "echo $2 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6"
-}
 
 # Whether eth0 of namespace $1 has a link-local address out of duplicate
 # address detection.
@@ -133,7 +128,7 @@ test_promisc() {
 # written anew.)
 test_after_reset() {
 	local bdf
-	bdf=$(basename "$(ip netns exec $NS_B readlink -f /sys/class/net/eth0/device)")
+	bdf=$(bdf_of $NS_B)
 	ip -n $NS_B maddr add $GROUP dev eth0 && ip -n $NS_B link set eth0 promisc on &&
 		devlink health recover "pci/$bdf" reporter hw &&
 		wait_for 10 carrier $NS_B eth0 || return 1
@@ -147,14 +142,7 @@ test_unload() {
 }
 
 ktap_print_header
-[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
-for cmd in ip jq ping python3 devlink; do
-	command -v $cmd >/dev/null || { ktap_skip_all "$cmd needed"; exit "$KSFT_SKIP"; }
-done
-if grep -q '^e1000 ' /proc/modules; then
-	ktap_skip_all "the C e1000 driver is loaded"
-	exit "$KSFT_SKIP"
-fi
+preflight ip jq ping python3 devlink
 ktap_set_plan 9
 ktap_test_result "load, one NIC per namespace, IPv4 and IPv6 addresses" test_load
 ktap_test_result "IPv6: global and link-local addresses, neighbours resolved" test_ipv6
