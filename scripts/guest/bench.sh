@@ -237,7 +237,7 @@ fault_ms() {
 	ping=$!
 	sleep 1
 	t0=$EPOCHREALTIME
-	echo $value >/sys/kernel/debug/re1000/"$bdf"/$knob
+	echo $value >/sys/kernel/debug/re1000-"$bdf"/$knob
 	for _ in $(seq 200); do
 		[ "$(reporter_recoveries "$handle" $name)" -gt "$before" ] && break
 		sleep 0.05

@@ -125,7 +125,7 @@ say "A ping runs; the transmit unit of A is stopped (debugfs: TCTL.EN cleared)"
 ip netns exec a ping -i 0.05 192.168.77.2 >"$OUT/ping.txt" 2>&1 &
 ping=$!
 sleep 2
-run "echo 1 > /sys/kernel/debug/re1000/$BDF/stall_tx"
+run "echo 1 > /sys/kernel/debug/re1000-$BDF/stall_tx"
 sleep 3
 
 say "The driver's watchdog found the stall and reported it; devlink recovered it"

@@ -3,7 +3,9 @@
 //! Fault injection, through debugfs: knobs that change the device, not the reporters, so that
 //! the watchdog finds the fault the way it would find a real one.
 //!
-//! Under `/sys/kernel/debug/re1000/<PCI address>/`:
+//! Under `/sys/kernel/debug/re1000-<PCI address>/`, one folder per device at the root of
+//! debugfs (a folder that all devices share would need data that the module owns, which no
+//! driver can reach yet without `unsafe`):
 //! - `stall_tx` (write `1`): clears `TCTL.EN`; the transmit unit stops with descriptors pending;
 //! - `bus_master` (read, write `0` or `1`): the bus-master bit of the PCI command register;
 //!   cleared, the device does no more DMA;
@@ -91,9 +93,9 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    /// Adds the knobs of `netdev`'s device, named `name`, under `root`.
-    pub(crate) fn new(root: &Dir, name: &CStr, netdev: &Netdev) -> Result<Self> {
-        let dir = root.subdir(&CString::try_from(name)?);
+    /// Adds the knobs of `netdev`'s device, named `name`.
+    pub(crate) fn new(name: &CStr, netdev: &Netdev) -> Result<Self> {
+        let dir = Dir::new(&CString::try_from_fmt(fmt!("re1000-{}", name))?);
         let files = [
             KBox::pin_init(
                 dir.write_callback_file(c"stall_tx", netdev.clone(), &store_stall_tx),

@@ -37,17 +37,6 @@ impl Hw {
             .flatten()
     }
 
-    /// Runs `f` with the device, which stays bound meanwhile; `None` if it is gone.
-    pub(crate) fn with_device<R>(
-        &self,
-        f: impl FnOnce(&device::Device<device::Bound>) -> R,
-    ) -> Option<R> {
-        self.bar.try_access_with(|bar| {
-            let pdev: &pci::Device<device::Bound> = bar.device();
-            f(pdev.as_ref())
-        })
-    }
-
     /// Runs `f` with the PCI device, which stays bound meanwhile; `None` if it is gone.
     fn with_pci<R>(&self, f: impl FnOnce(&pci::Device<device::Bound>) -> R) -> Option<R> {
         self.bar.try_access_with(|bar| f(bar.device()))

@@ -7,7 +7,7 @@ use kernel::{
     net::{
         dev::{self, Device, Duplex, LinkMode, LinkSettings, RxFilter, Stats64},
         napi::{Napi, Poll},
-        skbuff::{ChecksumRequest, SkBuff, MAX_FRAGS},
+        skbuff::{ChecksumRequest, DmaDevice, SkBuff, MAX_FRAGS},
     },
     netdev_info, netdev_warn, new_mutex, new_spinlock_irq,
     prelude::*,
@@ -120,6 +120,8 @@ pub(crate) struct State {
 #[pin_data]
 pub(crate) struct Nic {
     hw: Hw,
+    /// What the buffers are mapped for; unmapped only while the device is bound.
+    dma: DmaDevice,
     #[pin]
     napi: Napi,
     /// Taken by `start_xmit` and the poll (bottom halves disabled) and by `open` and `stop`
@@ -166,8 +168,10 @@ impl Nic {
         pin_init::pin_init_scope(move || {
             let tx = TxRing::new(pdev)?;
             let rx = RxRing::new(pdev)?;
+            let dma = DmaDevice::new(pdev)?;
             Ok(try_pin_init!(Self {
                 hw,
+                dma,
                 napi <- Napi::new(),
                 tx <- new_spinlock_irq!(tx, "re1000::tx"),
                 rx <- new_spinlock_irq!(rx, "re1000::rx"),
@@ -417,7 +421,7 @@ impl Nic {
                 self.counters.rx_dropped.add(1);
                 break;
             };
-            let Some(Ok(buf)) = self.hw.with_device(|d| skb.map_from_device(d)) else {
+            let Ok(buf) = skb.map_from_device(&self.dma) else {
                 self.counters.rx_dropped.add(1);
                 break;
             };
@@ -602,7 +606,7 @@ impl dev::Operations for Nic {
         let len = skb.len();
         let queued = self.offload(&mut skb, request).and_then(|offload| {
             // On failure the buffer is freed as dropped (or the device is gone).
-            let buf = self.hw.with_device(|d| skb.map_to_device(d))?.ok()?;
+            let buf = skb.map_to_device(&self.dma).ok()?;
             tx.push(buf, offload).ok()
         });
         if queued.is_none() {

@@ -14,7 +14,6 @@
 //! (`faults.rs`).
 
 use kernel::{
-    debugfs,
     device::Core,
     devlink::{
         self,
@@ -23,7 +22,7 @@ use kernel::{
     },
     devres::Devres,
     driver, irq,
-    net::dev::{Feature, Registration},
+    net::dev::{Feature, Registration, Unregistered},
     pci,
     prelude::*,
     sync::{aref::ARef, Arc},
@@ -49,36 +48,16 @@ use nic::{Isr, Nic};
 use regs::{BAR0_SIZE, EEPROM_VERSION_WORD};
 use watchdog::Watchdog;
 
-/// The folder of the devices' fault injection knobs in debugfs; set while the driver is
-/// registered.
-// Per-module data does not exist yet: a static, as `nova-core` does.
-static mut DEBUGFS_ROOT: Option<debugfs::Dir> = None;
-
-/// Clears [`DEBUGFS_ROOT`] when dropped.
-struct DebugfsRoot;
-
-impl Drop for DebugfsRoot {
-    fn drop(&mut self) {
-        // SAFETY: Dropped after the driver is unregistered (field order in `Re1000Module`):
-        // no probe runs, nor will.
-        unsafe { DEBUGFS_ROOT = None };
-    }
-}
-
 #[pin_data]
 struct Re1000Module {
     #[pin]
     _driver: driver::Registration<pci::Adapter<Re1000>>,
-    _debugfs: DebugfsRoot,
 }
 
 impl InPlaceModule for Re1000Module {
     fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
-        // SAFETY: Nothing else of the module runs during its initialisation.
-        unsafe { DEBUGFS_ROOT = Some(debugfs::Dir::new(c"re1000")) };
         try_pin_init!(Self {
             _driver <- driver::Registration::new(c"re1000", module),
-            _debugfs: DebugfsRoot,
         })
     }
 }
@@ -89,15 +68,19 @@ struct Re1000;
 struct Data {
     /// First: user space sees the devlink instance whole until it is gone.
     _devlink: devlink::Registration<Instance>,
+    netdev: Registration<Nic, Attached>,
+    /// Registered as long as the network device, which keeps it too.
+    _port: Port,
+}
+
+/// What uses the network device, dropped in this order before it is unregistered.
+struct Attached {
     /// No interrupt may reach the network device once it is unregistered.
     _irq: Devres<pci::Interrupt<Isr>>,
     /// No fault is injected, then no error reported, once the network device is gone.
     _faults: Faults,
     /// Holds the reporters, destroyed as it stops.
     _watchdog: watchdog::Running,
-    netdev: Registration<Nic>,
-    /// Registered as long as the network device, which keeps it too.
-    _port: Port,
 }
 
 kernel::pci_device_table!(
@@ -129,7 +112,7 @@ impl pci::Driver for Re1000 {
 
             let devlink = devlink::Unregistered::new(pdev.as_ref(), Instance::new(&mac, version)?)?;
             let port = Port::new(&devlink, 0, Flavour::Physical { number: 0 })?;
-            let netdev = Registration::<Nic>::new_on_port(pdev.as_ref(), &port, |new| {
+            let netdev = Unregistered::<Nic>::new_on_port(pdev.as_ref(), &port, |new| {
                 new.set_mac_address(&mac)?;
                 new.set_features(Feature::Sg | Feature::HwCsum | Feature::Tso);
                 Ok(Nic::new(pdev.as_ref(), hw))
@@ -142,15 +125,21 @@ impl pci::Driver for Re1000 {
                 Arc::new(tx, GFP_KERNEL)?,
                 Arc::new(hw, GFP_KERNEL)?,
             )?;
-            // SAFETY: Set before the driver is registered, cleared after it is unregistered.
-            let root = unsafe { (*core::ptr::addr_of!(DEBUGFS_ROOT)).as_ref() }.ok_or(EINVAL)?;
-            let faults = Faults::new(root, pdev.as_ref().name(), &netref)?;
+            let faults = Faults::new(pdev.as_ref().name(), &netref)?;
             let irq = pdev.request_interrupt(
                 pci::IrqTypes::all(),
                 irq::Flags::SHARED,
                 c"re1000",
                 Ok::<_, Error>(Isr::new(netref)),
             )?;
+            // The devlink instance with its port and reporters, then the network device,
+            // last: user space cannot open an interface that a failure would take away.
+            let devlink = devlink::Registration::new(pdev.as_ref(), devlink)?;
+            let netdev = netdev.register(Attached {
+                _irq: irq,
+                _faults: faults,
+                _watchdog: watchdog,
+            })?;
             dev_info!(
                 pdev,
                 "{}: {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",
@@ -162,15 +151,8 @@ impl pci::Driver for Re1000 {
                 mac[4],
                 mac[5]
             );
-
-            // Last of the devlink side: user space sees the instance with its port and
-            // reporters.
-            let devlink = devlink::Registration::new(pdev.as_ref(), devlink)?;
             Ok(try_init!(Data {
                 _devlink: devlink,
-                _irq: irq,
-                _faults: faults,
-                _watchdog: watchdog,
                 netdev,
                 _port: port,
             }? Error))

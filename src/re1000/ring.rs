@@ -316,7 +316,10 @@ impl TxRing {
                     done.bytes += packet.bytes;
                     done.buffers += 1;
                     done.buffer_bytes += packet.buf.skb().len();
-                    packet.buf.unmap().consume();
+                    // The device is gone if this fails: the buffer stays with it.
+                    if let Ok(skb) = packet.buf.unmap() {
+                        skb.consume();
+                    }
                 }
                 ring.write_desc(i, 0, 0)?;
                 if i == last {
@@ -400,7 +403,9 @@ impl RxRing {
         let Some(buf) = ring.bufs[i].take() else {
             return Ok(Some(Received::Error));
         };
-        let mut skb = buf.unmap();
+        let Ok(mut skb) = buf.unmap() else {
+            return Ok(Some(Received::Error));
+        };
         let len = (status & 0xffff) as u32;
         let end = status & RXD_STAT_EOP != 0;
         if self.discarding || !end {

@@ -3,8 +3,9 @@
 //! Ethernet network devices.
 //!
 //! A driver allocates a network device with private data of its own type, which implements the
-//! device's [`Operations`], and registers it: from then on the stack calls the operations, and
-//! user space sees an interface (`eth0` ...). Dropping the [`Registration`] unregisters the
+//! device's [`Operations`] ([`Unregistered`]), sets up what uses the device, and registers it
+//! last: from then on the stack calls the operations, and user space sees an interface (`eth0`
+//! ...). Dropping the [`Registration`] drops what the driver attached to it, unregisters the
 //! device (stopping it first if it is up) and frees it.
 //!
 //! C headers: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h),
@@ -23,6 +24,7 @@ use crate::{
 };
 use core::{
     marker::PhantomData,
+    mem::ManuallyDrop,
     ptr::{self, NonNull},
 };
 
@@ -237,8 +239,9 @@ impl crate::fmt::Display for Name {
 /// # Invariants
 ///
 /// `self.0` is a valid network device, kept alive by whoever handed out the reference. If `T`
-/// is not `()`, the device was registered by a [`Registration<T>`] and its private area holds
-/// an initialised `T` while the device is referenced.
+/// is not `()`, the device was allocated by an [`Unregistered<T>`] (and maybe registered by
+/// the [`Registration<T>`] it became), and its private area holds an initialised `T` while the
+/// device is referenced.
 #[repr(transparent)]
 pub struct Device<T = ()>(Opaque<bindings::net_device>, PhantomData<T>);
 
@@ -285,7 +288,7 @@ impl<T> Device<T> {
     /// # Safety
     ///
     /// `ptr` must be a valid network device that stays valid for `'a`; if `T` is not `()`, one
-    /// registered by a [`Registration<T>`].
+    /// allocated by an [`Unregistered<T>`].
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
         // SAFETY: `Device` is a transparent wrapper; the caller guarantees validity for `'a`.
         unsafe { &*ptr.cast() }
@@ -294,6 +297,19 @@ impl<T> Device<T> {
     /// Returns the raw `struct net_device`.
     pub fn as_raw(&self) -> *mut bindings::net_device {
         self.0.get()
+    }
+
+    /// Whether the transmit queue has a queue discipline: the device is registered, or was.
+    ///
+    /// Before registration (`dev_init_scheduler()`) it has none, and what would schedule it
+    /// (waking the queue, completing transmissions that the byte queue limits stopped)
+    /// dereferences a null pointer.
+    pub(crate) fn has_qdisc(&self) -> bool {
+        // SAFETY: By the type invariant, the device is valid; it has one transmit queue.
+        let queue = unsafe { bindings::netdev_get_tx_queue(self.as_raw(), 0) };
+        // SAFETY: `queue` is valid. The pointer is only compared: registration sets it, and it
+        // never becomes null again (`dev_shutdown()` sets the `noop` discipline).
+        !unsafe { ptr::read_volatile(&raw const (*queue).qdisc) }.is_null()
     }
 
     /// The interface name (`eth0` ...), copied: a rename (under the RTNL lock) changes it in
@@ -402,7 +418,13 @@ impl<T> Device<T> {
 
     /// Allocates a buffer for a received frame of up to `len` bytes, with the headroom the
     /// stack wants before the frame (`netdev_alloc_skb_ip_align()`); any context.
+    ///
+    /// [`ENODEV`] before the device is registered ([`Unregistered`]).
     pub fn alloc_rx_skb(&self, len: u32) -> Result<SkBuff> {
+        // A buffer points to its device, which an unregistered device's owner may free at once.
+        if !self.has_qdisc() {
+            return Err(ENODEV);
+        }
         // SAFETY: By the type invariant, the device is valid.
         let skb = unsafe { bindings::netdev_alloc_skb_ip_align(self.as_raw(), len) };
         // SAFETY: A new buffer, which the caller owns.
@@ -437,9 +459,15 @@ impl<T> Device<T> {
         unsafe { bindings::netif_stop_queue(self.as_raw()) };
     }
 
-    /// Lets the stack transmit again, and has it send what it queued meanwhile.
+    /// Lets the stack transmit again, and has it send what it queued meanwhile (before the
+    /// device is registered, only the former: there is no queue discipline to run).
     pub fn wake_queue(&self) {
-        // SAFETY: By the type invariant, the device is valid.
+        if !self.has_qdisc() {
+            self.start_queue();
+            return;
+        }
+        // SAFETY: By the type invariant, the device is valid; its queue has a queue discipline
+        // (checked above), which it keeps.
         unsafe { bindings::netif_wake_queue(self.as_raw()) };
     }
 
@@ -467,8 +495,16 @@ impl<T> Device<T> {
 
     /// Reports `packets` of `bytes` in all, as accounted with [`Device::tx_sent`], that the
     /// device sent; the stack may then restart a queue the limits stopped.
+    ///
+    /// Before the device is registered, this forgets what was accounted ([`Device::tx_reset`]):
+    /// there is no queue discipline to restart.
     pub fn tx_completed(&self, packets: u32, bytes: u32) {
-        // SAFETY: By the type invariant, the device is valid.
+        if !self.has_qdisc() {
+            self.tx_reset();
+            return;
+        }
+        // SAFETY: By the type invariant, the device is valid; its queue has a queue discipline
+        // (checked above), which it keeps.
         unsafe { bindings::netdev_completed_queue(self.as_raw(), packets, bytes) };
     }
 
@@ -777,8 +813,11 @@ impl<T> NewDevice<T> {
 /// # Invariants
 ///
 /// `dev` is a registered Ethernet device that `self` owns, whose private area holds an
-/// initialised `T` and whose operations are `T`'s.
-pub struct Registration<T: Operations> {
+/// initialised `T` and whose operations are `T`'s. `extra` is initialised until it is dropped,
+/// first, in `drop`.
+pub struct Registration<T: Operations, X = ()> {
+    /// What the driver attached, dropped before the device is unregistered.
+    extra: ManuallyDrop<X>,
     dev: NonNull<bindings::net_device>,
     /// The devlink port the device is linked to, kept registered as long as the device is.
     _port: Option<LinkedPort>,
@@ -793,18 +832,17 @@ type LinkedPort = crate::sync::Arc<crate::devlink::port::PortInner>;
 #[cfg(not(CONFIG_NET_DEVLINK))]
 type LinkedPort = core::convert::Infallible;
 
-// SAFETY: The device may be unregistered from any thread; `T` is `Send`.
-unsafe impl<T: Operations> Send for Registration<T> {}
+// SAFETY: The device may be unregistered from any thread; `T` is `Send`, and so is `X`.
+unsafe impl<T: Operations, X: Send> Send for Registration<T, X> {}
 
-// SAFETY: `&Registration` gives `&Device`, which is `Sync`, and `&T`, with `T: Sync`.
-unsafe impl<T: Operations> Sync for Registration<T> {}
+// SAFETY: `&Registration` gives `&Device`, which is `Sync`, `&T`, with `T: Sync`, and `&X`, with
+// `X: Sync`.
+unsafe impl<T: Operations, X: Sync> Sync for Registration<T, X> {}
 
 impl<T: Operations> Registration<T> {
-    /// Allocates an Ethernet device that `parent` owns (its `device` link in sysfs), lets `init`
-    /// set it up and make the initialiser of the driver's data, initialises the data in the
-    /// device's private area, adds its NAPI context (if any), and registers the device.
+    /// Allocates and registers an Ethernet device: [`Unregistered::new`], then
+    /// [`Unregistered::register`] with nothing attached.
     ///
-    /// The device starts without carrier: the driver turns it on when it sees the link.
     /// Sleeps; takes the RTNL lock.
     pub fn new<I, E, F>(parent: &device::Device<device::Bound>, init: F) -> Result<Self>
     where
@@ -812,10 +850,11 @@ impl<T: Operations> Registration<T> {
         I: PinInit<T, E>,
         Error: From<E>,
     {
-        Self::register(parent, None, init)
+        Unregistered::new(parent, init)?.register(())
     }
 
-    /// As [`Registration::new`], for a device that is the network side of devlink port
+    /// As [`Registration::new`] ([`Unregistered::new_on_port`]), for a device that is the
+    /// network side of devlink port
     /// `port` (`SET_NETDEV_DEVLINK_PORT()`): user space sees the port's type as Ethernet and
     /// the interface's name in `devlink port show`, and the interface's `phys_port_name` and
     /// `phys_switch_id` come from the port.
@@ -882,10 +921,173 @@ impl<T: Operations> Registration<T> {
         I: PinInit<T, E>,
         Error: From<E>,
     {
-        Self::register(parent, Some(port.inner().clone()), init)
+        Unregistered::new_on_port(parent, port, init)?.register(())
+    }
+}
+
+impl<T: Operations, X> Registration<T, X> {
+    /// The network device.
+    pub fn device(&self) -> &Device<T> {
+        // SAFETY: By the type invariant, the device is valid while `self` lives, registered by
+        // `self`.
+        unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 
-    fn register<I, E, F>(
+    /// The driver's data.
+    pub fn data(&self) -> Pin<&T> {
+        self.device().data()
+    }
+
+    /// What the driver attached to the registration ([`Unregistered::register`]).
+    pub fn extra(&self) -> &X {
+        &self.extra
+    }
+}
+
+impl<T: Operations, X> Drop for Registration<T, X> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant, `extra` is initialised; it is not used after this.
+        // It goes first: unregistering waits for the references to the device it may hold.
+        unsafe { ManuallyDrop::drop(&mut self.extra) };
+        let dev = self.dev.as_ptr();
+        // SAFETY: By the type invariant, the device is registered. Unregistering stops it if
+        // it is up, waits until no operation runs, and until every reference (`ARef`) to it
+        // is gone.
+        unsafe { bindings::unregister_netdev(dev) };
+        if T::HAS_NAPI {
+            // SAFETY: The data is initialised until it is dropped below.
+            let data = unsafe { &*data_of::<T>(dev) };
+            // No poll may run on data being dropped, whatever the driver left enabled.
+            data.napi().remove();
+        }
+        // SAFETY: The stack no longer uses the data, and nobody else can: no reference is
+        // left. It is initialised and dropped once.
+        unsafe { ptr::drop_in_place(data_of::<T>(dev)) };
+        // SAFETY: The device is unregistered; its memory goes when its last reference does.
+        unsafe { bindings::free_netdev(dev) };
+    }
+}
+
+/// An Ethernet device allocated with its driver data `T`, not registered yet: the stack calls
+/// none of its operations and user space does not see it.
+///
+/// A driver makes it first, then what needs the device (its interrupt handler, a watchdog,
+/// health reporters: they may hold references to it, [`ARef<Device<T>>`]), and registers it
+/// last ([`Unregistered::register`]), so that user space cannot open an interface that a later
+/// failure of the probe would take away.
+///
+/// Until then, the device has no queue discipline: waking its queue or completing
+/// transmissions only changes its state, its NAPI context cannot be enabled, and no receive
+/// buffer can be allocated for it (its users would not know that it may be freed without the
+/// wait that unregistering does). Dropping it frees the device and drops the data, unless a
+/// reference to the device is still held: then both are leaked, with a warning, as the holder
+/// may still use them.
+///
+/// [`ARef<Device<T>>`]: crate::sync::aref::ARef
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{
+///     c_str, device, faux,
+///     net::dev::{self, Device, Unregistered},
+///     net::skbuff::SkBuff,
+///     prelude::*,
+///     sync::aref::ARef,
+/// };
+///
+/// struct Quiet;
+///
+/// #[vtable]
+/// impl dev::Operations for Quiet {
+///     const DRIVER: &'static CStr = c_str!("quiet");
+///
+///     fn start_xmit(&self, _dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+///         drop(skb);
+///         Ok(())
+///     }
+/// }
+///
+/// /// What the driver attaches: it uses the device, and goes before it is unregistered.
+/// struct Watcher(ARef<Device<Quiet>>);
+///
+/// let fdev = faux::Registration::new(c_str!("rust-netdev-unreg-doc"), None)?;
+/// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
+/// let new = Unregistered::<Quiet>::new(parent, |new| {
+///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 3])?;
+///     Ok(Quiet)
+/// })?;
+///
+/// // Before registration: no receive buffer, and a stopped queue wakes without scheduling.
+/// assert_eq!(new.device().alloc_rx_skb(64).err(), Some(ENODEV));
+/// new.device().stop_queue();
+/// new.device().wake_queue();
+/// assert!(!new.device().queue_stopped());
+///
+/// let watcher = Watcher(new.device().into());
+/// let reg = new.register(watcher)?;
+/// assert_eq!(reg.extra().0.mac_address(), [0x02, 0, 0, 0, 0, 3]);
+/// assert!(reg.device().alloc_rx_skb(64).is_ok());
+///
+/// // Dropped before the device is unregistered, which waits for its reference.
+/// drop(reg);
+///
+/// // Not registered: freed on drop.
+/// let new = Unregistered::<Quiet>::new(parent, |_| Ok(Quiet))?;
+/// drop(new);
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// # Invariants
+///
+/// `dev` is an allocated, unregistered Ethernet device that `self` owns, whose private area
+/// holds an initialised `T` and whose operations are `T`'s; its NAPI context, if `T` has one,
+/// was added to it.
+pub struct Unregistered<T: Operations> {
+    dev: NonNull<bindings::net_device>,
+    port: Option<LinkedPort>,
+    _data: PhantomData<T>,
+}
+
+// SAFETY: The device may be freed from any thread; `T` is `Send`.
+unsafe impl<T: Operations> Send for Unregistered<T> {}
+
+// SAFETY: `&Unregistered` gives `&Device`, which is `Sync`, and `&T`, with `T: Sync`.
+unsafe impl<T: Operations> Sync for Unregistered<T> {}
+
+impl<T: Operations> Unregistered<T> {
+    /// Allocates an Ethernet device that `parent` owns (its `device` link in sysfs), lets `init`
+    /// set it up and make the initialiser of the driver's data, initialises the data in the
+    /// device's private area, and adds its NAPI context (if any).
+    ///
+    /// The device starts without carrier: the driver turns it on when it sees the link.
+    /// Sleeps.
+    pub fn new<I, E, F>(parent: &device::Device<device::Bound>, init: F) -> Result<Self>
+    where
+        F: FnOnce(&NewDevice<T>) -> Result<I>,
+        I: PinInit<T, E>,
+        Error: From<E>,
+    {
+        Self::alloc(parent, None, init)
+    }
+
+    /// As [`Unregistered::new`], for a device that is the network side of devlink port `port`
+    /// (see [`Registration::new_on_port`]). The port stays registered as long as the device.
+    #[cfg(CONFIG_NET_DEVLINK)]
+    pub fn new_on_port<I, E, F>(
+        parent: &device::Device<device::Bound>,
+        port: &crate::devlink::port::Port,
+        init: F,
+    ) -> Result<Self>
+    where
+        F: FnOnce(&NewDevice<T>) -> Result<I>,
+        I: PinInit<T, E>,
+        Error: From<E>,
+    {
+        Self::alloc(parent, Some(port.inner().clone()), init)
+    }
+
+    fn alloc<I, E, F>(
         parent: &device::Device<device::Bound>,
         port: Option<LinkedPort>,
         init: F,
@@ -908,7 +1110,8 @@ impl<T: Operations> Registration<T> {
         let raw = unsafe { bindings::alloc_etherdev_mqs(size, 1, 1) };
         let dev = NonNull::new(raw).ok_or(ENOMEM)?;
         let free = |dev: NonNull<bindings::net_device>| {
-            // SAFETY: `dev` was allocated above and is not registered.
+            // SAFETY: `dev` was allocated above and is not registered; nobody took a reference
+            // to it: it was only given to `init` as a `NewDevice`, which cannot be counted.
             unsafe { bindings::free_netdev(dev.as_ptr()) }
         };
 
@@ -957,30 +1160,22 @@ impl<T: Operations> Registration<T> {
         #[cfg(CONFIG_NET_DEVLINK)]
         if let Some(port) = &port {
             // SAFETY: `dev` is valid and not registered; the port is registered and stays so
-            // while `port` is kept, which the registration does until the device is
-            // unregistered (`Drop`).
+            // while `port` is kept: by `self` until the device is freed or registered, then by
+            // the registration until it is unregistered (`Drop`).
             unsafe { (*raw).devlink_port = port.as_raw() };
         }
-        // SAFETY: `dev` is valid and set up; its private area holds an initialised `T`, which
-        // its operations use from now on.
-        if let Err(e) = to_result(unsafe { bindings::register_netdev(raw) }) {
-            // SAFETY: `data` was initialised above and the stack never saw it.
-            unsafe { ptr::drop_in_place(data) };
-            free(dev);
-            return Err(e);
-        }
-        // INVARIANT: Registered above, with an initialised `T` and `T`'s operations.
+        // INVARIANT: Allocated above, with an initialised `T` and its NAPI context added.
         Ok(Self {
             dev,
-            _port: port,
+            port,
             _data: PhantomData,
         })
     }
 
-    /// The network device.
+    /// The network device, not registered yet.
     pub fn device(&self) -> &Device<T> {
-        // SAFETY: By the type invariant, the device is valid while `self` lives, registered by
-        // `self`.
+        // SAFETY: By the type invariant, the device is valid while `self` lives, and holds an
+        // initialised `T`.
         unsafe { Device::from_raw(self.dev.as_ptr()) }
     }
 
@@ -988,23 +1183,67 @@ impl<T: Operations> Registration<T> {
     pub fn data(&self) -> Pin<&T> {
         self.device().data()
     }
+
+    /// Registers the device, with `extra` attached: what uses the device and must go before
+    /// it is unregistered (dropped first by the [`Registration`], and at once if registering
+    /// fails, before the device is freed). From now on the stack calls the device's operations
+    /// and user space sees it.
+    ///
+    /// Sleeps; takes the RTNL lock.
+    pub fn register<X>(self, extra: X) -> Result<Registration<T, X>> {
+        let this = ManuallyDrop::new(self);
+        let raw = this.dev.as_ptr();
+        // SAFETY: `this` is not used after this: its fields move into the registration, or are
+        // dropped below.
+        let port = unsafe { ptr::read(&this.port) };
+        // SAFETY: By the type invariant, `dev` is valid and set up; its private area holds an
+        // initialised `T`, which its operations use from now on.
+        if let Err(e) = to_result(unsafe { bindings::register_netdev(raw) }) {
+            drop(extra);
+            // INVARIANT: The device is still not registered: a failure leaves it as it was, or
+            // unregistered again (the error path of `register_netdevice()`, after which it is
+            // freed the same way).
+            drop(Unregistered::<T> {
+                dev: this.dev,
+                port,
+                _data: PhantomData,
+            });
+            return Err(e);
+        }
+        // INVARIANT: Registered above, with an initialised `T` and `T`'s operations.
+        Ok(Registration {
+            extra: ManuallyDrop::new(extra),
+            dev: this.dev,
+            _port: port,
+            _data: PhantomData,
+        })
+    }
 }
 
-impl<T: Operations> Drop for Registration<T> {
+impl<T: Operations> Drop for Unregistered<T> {
     fn drop(&mut self) {
         let dev = self.dev.as_ptr();
-        // SAFETY: By the type invariant, the device is registered. Unregistering stops it if
-        // it is up and waits until no operation runs.
-        unsafe { bindings::unregister_netdev(dev) };
+        // SAFETY: By the type invariant, the device is valid. Its own reference (from
+        // `alloc_netdev_mqs()`) is one; nobody can take another meanwhile, as references come
+        // from `&Device`, and `self` is borrowed mutably.
+        if unsafe { bindings::netdev_refcnt_read(dev) } != 1 {
+            // `free_netdev()` frees an unregistered device at once, whatever its references:
+            // their holders may still use the device and its data.
+            pr_warn!("net device freed with a reference held: leaking it\n");
+            // The leaked device points to the port.
+            core::mem::forget(self.port.take());
+            return;
+        }
         if T::HAS_NAPI {
             // SAFETY: The data is initialised until it is dropped below.
             let data = unsafe { &*data_of::<T>(dev) };
-            // No poll may run on data being dropped, whatever the driver left enabled.
             data.napi().remove();
         }
-        // SAFETY: The stack no longer uses the data; it is initialised and dropped once.
+        // SAFETY: The device is not registered and nobody else holds it: the stack never used
+        // the data. It is initialised and dropped once.
         unsafe { ptr::drop_in_place(data_of::<T>(dev)) };
-        // SAFETY: The device is unregistered; its memory goes when its last reference does.
+        // SAFETY: The device is not registered (or unregistered by the error path of
+        // `register_netdevice()`), and nobody holds a reference to it.
         unsafe { bindings::free_netdev(dev) };
     }
 }

@@ -183,15 +183,25 @@ impl Napi {
         }
     }
 
-    /// Enables the context, e.g. when the device is brought up; does nothing if it is enabled
-    /// (or not added). Sleeps.
+    /// Enables the context, e.g. when the device is brought up; does nothing if it is enabled,
+    /// not added, or its device was never registered ([`Unregistered`]: a poll hands frames
+    /// to the stack for the device, which may be freed at once). Sleeps.
+    ///
+    /// [`Unregistered`]: crate::net::dev::Unregistered
     pub fn enable(&self) {
         let mut enabled = self.enabled.lock();
-        if self.is_added() && !*enabled {
+        if self.is_added() && !*enabled && self.device_registered() {
             // SAFETY: By the type invariant, the context was added; it is disabled.
             unsafe { bindings::napi_enable(self.as_raw()) };
             *enabled = true;
         }
+    }
+
+    /// Whether the device the context was added to is registered, or was.
+    fn device_registered(&self) -> bool {
+        // SAFETY: Called with the context added (by the type invariant, to a valid device that
+        // outlives it); its `dev` was set by `netif_napi_add()`.
+        unsafe { Device::<()>::from_raw((*self.as_raw()).dev) }.has_qdisc()
     }
 
     /// Disables the context, waiting for a poll in progress; does nothing if it is disabled.

@@ -6,12 +6,13 @@
 
 use crate::{
     bindings, device,
+    devres::Devres,
     dma::{DataDirection, DmaAddress},
     error::to_result,
     prelude::*,
-    sync::aref::ARef,
+    sync::Arc,
 };
-use core::ptr::NonNull;
+use core::{mem::ManuallyDrop, ptr::NonNull};
 
 /// The most fragments a packet has besides its linear part (`MAX_SKB_FRAGS`).
 pub const MAX_FRAGS: usize = bindings::MAX_SKB_FRAGS as usize;
@@ -139,35 +140,42 @@ impl SkBuff {
     /// Maps the packet for `dev` to read (transmission): its linear part, and each of its
     /// fragments if it has any (the device has `NETIF_F_SG`).
     ///
-    /// On failure, the buffer is freed as dropped.
-    pub fn map_to_device(self, dev: &device::Device<device::Bound>) -> Result<MappedPacket> {
+    /// On failure, the buffer is freed as dropped: [`ENODEV`] if the device is no longer bound.
+    pub fn map_to_device(self, dev: &DmaDevice) -> Result<MappedPacket> {
         let shinfo = self.shinfo();
         let head = self.data();
         let (ptr, len) = (head.as_ptr(), head.len());
         let mut mapped = Mapped::new(self, dev, DataDirection::ToDevice);
-        if len > 0 {
-            mapped.map_single(ptr, len)?;
-        }
-        // SAFETY: By the type invariant, the buffer is valid, and so is its shared info; the
-        // driver owns the buffer, so that nobody changes its fragments.
-        let nr_frags = usize::from(unsafe { (*shinfo).nr_frags });
-        for i in 0..nr_frags.min(MAX_FRAGS) {
-            // SAFETY: As above; fragment `i` is below `nr_frags`.
-            let frag = unsafe { &raw const (*shinfo).frags[i] };
-            mapped.map_frag(frag)?;
-        }
+        dev.with_bound(|raw| {
+            if len > 0 {
+                mapped.map_single(raw, ptr, len)?;
+            }
+            // SAFETY: By the type invariant, the buffer is valid, and so is its shared info;
+            // the driver owns the buffer, so that nobody changes its fragments.
+            let nr_frags = usize::from(unsafe { (*shinfo).nr_frags });
+            for i in 0..nr_frags.min(MAX_FRAGS) {
+                // SAFETY: As above; fragment `i` is below `nr_frags`.
+                let frag = unsafe { &raw const (*shinfo).frags[i] };
+                mapped.map_frag(raw, frag)?;
+            }
+            Ok::<(), Error>(())
+        })
+        .ok_or(ENODEV)??;
         Ok(mapped)
     }
 
     /// Maps the room after the data for `dev` to write (reception); once it is unmapped, the
     /// driver [`put`](SkBuff::put)s what the device wrote.
-    pub fn map_from_device(self, dev: &device::Device<device::Bound>) -> Result<Mapped> {
+    ///
+    /// On failure, the buffer is freed as dropped: [`ENODEV`] if the device is no longer bound.
+    pub fn map_from_device(self, dev: &DmaDevice) -> Result<Mapped> {
         let len = self.tailroom() as usize;
         // SAFETY: By the type invariant, the buffer is valid: its tail room starts at the end
         // of its data.
         let ptr = unsafe { bindings::skb_tail_pointer(self.as_raw()) };
         let mut mapped = Mapped::new(self, dev, DataDirection::FromDevice);
-        mapped.map_single(ptr, len)?;
+        dev.with_bound(|raw| mapped.map_single(raw, ptr, len))
+            .ok_or(ENODEV)??;
         Ok(mapped)
     }
 
@@ -431,21 +439,61 @@ impl DmaSegment {
     }
 }
 
+/// A device that socket buffers are mapped for ([`SkBuff::map_to_device`]), while it is bound
+/// to its driver.
+///
+/// What is mapped for it is unmapped when the mapping is dropped, if the device is still bound
+/// then. Past unbinding, the DMA set-up of the device is no longer the driver's (another
+/// driver may bind it, the IOMMU may give it another domain): a mapping that outlived the
+/// binding (one leaked out of the driver's data, say) is not unmapped, and its buffer, which
+/// the device might still reach, is leaked.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{device, net::skbuff::DmaDevice, prelude::*};
+///
+/// fn set_up(dev: &device::Device<device::Bound>) -> Result<DmaDevice> {
+///     // Once per binding, kept in the driver's data; cloned for each mapping.
+///     DmaDevice::new(dev)
+/// }
+/// ```
+#[derive(Clone)]
+pub struct DmaDevice(Arc<Devres<()>>);
+
+impl DmaDevice {
+    /// `dev`, for as long as it is bound.
+    pub fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
+        // Nothing but whether the binding lasts: it is revoked at unbind.
+        let bound = Devres::new(dev, ())?;
+        Ok(Self(Arc::new(bound, GFP_KERNEL)?))
+    }
+
+    /// Runs `f` with the device, which stays bound meanwhile (an RCU read-side section: `f`
+    /// must not sleep); `None` if it is no longer bound.
+    fn with_bound<R>(&self, f: impl FnOnce(*mut bindings::device) -> R) -> Option<R> {
+        let dev = self.0.device().as_raw();
+        self.0.try_access_with(|()| f(dev))
+    }
+}
+
 /// A socket buffer mapped for a device's DMA (streaming mappings), in up to `N` pieces: the
 /// linear part (`dma_map_single()`) and each fragment (`skb_frag_dma_map()`), in the packet's
 /// order.
 ///
 /// A receive buffer is one piece ([`SkBuff::map_from_device`]); a packet to transmit is a
 /// [`MappedPacket`] ([`SkBuff::map_to_device`]). Dropping it unmaps and frees the buffer;
-/// [`Mapped::unmap`] gives the buffer back.
+/// [`Mapped::unmap`] gives the buffer back. Once the device is unbound, neither happens (see
+/// [`DmaDevice`]): the buffer is leaked.
 ///
 /// # Invariants
 ///
 /// `segs[..count]` are mappings for `dev` in direction `dir` of pieces of `skb`'s memory: the
-/// first of the linear part if `single` is set, the others of pages.
+/// first of the linear part if `single` is set, the others of pages; made while `dev` was
+/// bound. `skb` is initialised until it is given back or dropped, once.
 pub struct Mapped<const N: usize = 1> {
-    skb: SkBuff,
-    dev: ARef<device::Device>,
+    skb: ManuallyDrop<SkBuff>,
+    dev: DmaDevice,
     dir: DataDirection,
     single: bool,
     count: usize,
@@ -456,11 +504,11 @@ pub struct Mapped<const N: usize = 1> {
 pub type MappedPacket = Mapped<{ MAX_FRAGS + 1 }>;
 
 impl<const N: usize> Mapped<N> {
-    fn new(skb: SkBuff, dev: &device::Device<device::Bound>, dir: DataDirection) -> Self {
+    fn new(skb: SkBuff, dev: &DmaDevice, dir: DataDirection) -> Self {
         // INVARIANT: Nothing is mapped yet.
         Self {
-            skb,
-            dev: dev.into(),
+            skb: ManuallyDrop::new(skb),
+            dev: dev.clone(),
             dir,
             single: false,
             count: 0,
@@ -477,10 +525,15 @@ impl<const N: usize> Mapped<N> {
         }
     }
 
-    /// Records the mapping at `addr` of `len` bytes, or fails if it is an error.
-    fn push(&mut self, addr: DmaAddress, len: usize) -> Result {
-        // SAFETY: `addr` was just returned for `dev`.
-        if unsafe { bindings::dma_mapping_error(self.dev.as_raw(), addr) } != 0 {
+    /// Records the mapping at `addr` of `len` bytes for `dev`, or fails if it is an error.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is `self.dev`, bound during the call; `addr` was just returned for it.
+    unsafe fn push(&mut self, dev: *mut bindings::device, addr: DmaAddress, len: usize) -> Result {
+        // SAFETY: By the safety requirements, `addr` was just returned for `dev`, which is
+        // bound.
+        if unsafe { bindings::dma_mapping_error(dev, addr) } != 0 {
             return Err(ENOMEM);
         }
         let seg = DmaSegment {
@@ -493,34 +546,34 @@ impl<const N: usize> Mapped<N> {
         Ok(())
     }
 
-    /// Maps `len` bytes of the linear part, at `ptr`; the first mapping.
-    fn map_single(&mut self, ptr: *const u8, len: usize) -> Result {
+    /// Maps `len` bytes of the linear part, at `ptr`, for `dev` (`self.dev`, bound during the
+    /// call: [`DmaDevice::with_bound`]); the first mapping.
+    fn map_single(&mut self, dev: *mut bindings::device, ptr: *const u8, len: usize) -> Result {
         self.room()?;
-        // SAFETY: The device is bound (`new`), so its DMA set-up is valid; `ptr` points to `len`
-        // bytes of the buffer's linear part, which `skb` keeps alive and unmoved while mapped.
-        let addr = unsafe {
-            bindings::dma_map_single(
-                self.dev.as_raw(),
-                ptr.cast_mut().cast(),
-                len,
-                self.dir.into(),
-            )
-        };
-        self.push(addr, len)?;
+        // SAFETY: `dev` is bound, so its DMA set-up is valid; `ptr` points to `len` bytes of
+        // the buffer's linear part, which `skb` keeps alive and unmoved while mapped.
+        let addr =
+            unsafe { bindings::dma_map_single(dev, ptr.cast_mut().cast(), len, self.dir.into()) };
+        // SAFETY: `addr` was just returned for `dev`, `self.dev`, which is bound.
+        unsafe { self.push(dev, addr, len) }?;
         self.single = true;
         Ok(())
     }
 
-    /// Maps a fragment of the buffer.
-    fn map_frag(&mut self, frag: *const bindings::skb_frag_t) -> Result {
+    /// Maps a fragment of the buffer for `dev`, as [`Mapped::map_single`].
+    fn map_frag(
+        &mut self,
+        dev: *mut bindings::device,
+        frag: *const bindings::skb_frag_t,
+    ) -> Result {
         self.room()?;
         // SAFETY: `frag` is a fragment of the buffer, which `skb` keeps alive while mapped.
         let len = unsafe { (*frag).len } as usize;
-        // SAFETY: As in `map_single`; the fragment's memory is `len` bytes.
-        let addr = unsafe {
-            bindings::__skb_frag_dma_map(self.dev.as_raw(), frag, 0, len, self.dir.into())
-        };
-        self.push(addr, len)
+        // SAFETY: `dev` is bound, so its DMA set-up is valid; the fragment's memory is `len`
+        // bytes, which `skb` keeps alive while mapped.
+        let addr = unsafe { bindings::__skb_frag_dma_map(dev, frag, 0, len, self.dir.into()) };
+        // SAFETY: `addr` was just returned for `dev`, `self.dev`, which is bound.
+        unsafe { self.push(dev, addr, len) }
     }
 
     /// The mapped pieces of the packet, in order.
@@ -548,37 +601,53 @@ impl<const N: usize> Mapped<N> {
         &self.skb
     }
 
-    /// Unmaps the buffer, which the device no longer uses, and gives it back.
-    pub fn unmap(self) -> SkBuff {
-        let this = core::mem::ManuallyDrop::new(self);
-        this.do_unmap();
-        // SAFETY: `this` is never used again, nor dropped: its buffer moves out once and its
-        // device reference is dropped here.
-        unsafe {
-            drop(core::ptr::read(&this.dev));
-            core::ptr::read(&this.skb)
+    /// Unmaps the buffer, which the device no longer uses, and gives it back; [`ENODEV`] if
+    /// the device is no longer bound (the buffer is leaked, see [`DmaDevice`]).
+    pub fn unmap(self) -> Result<SkBuff> {
+        let mut this = ManuallyDrop::new(self);
+        let unmapped = this.unmap_all();
+        // SAFETY: `this` is never used again, nor dropped: its device is dropped here, and its
+        // buffer moves out below, once, or is leaked.
+        unsafe { core::ptr::drop_in_place(&mut this.dev) };
+        if !unmapped {
+            return Err(ENODEV);
         }
+        // SAFETY: By the type invariant, `skb` is initialised; it is taken once, as `this` is
+        // not dropped.
+        Ok(unsafe { ManuallyDrop::take(&mut this.skb) })
     }
 
-    fn do_unmap(&self) {
-        let (dev, dir) = (self.dev.as_raw(), self.dir.into());
-        for (i, seg) in self.segments().iter().enumerate() {
-            // SAFETY: By the type invariant, `seg` is a mapping for `dev` in `dir`, of the
-            // linear part if it is first and `single` is set, of a page otherwise; it is
-            // unmapped once, as `unmap` and `drop` exclude each other.
-            unsafe {
-                if i == 0 && self.single {
-                    bindings::dma_unmap_single(dev, seg.addr, seg.len as usize, dir);
-                } else {
-                    bindings::dma_unmap_page_attrs(dev, seg.addr, seg.len as usize, dir, 0);
-                }
-            }
+    /// Unmaps every piece; `false` if there were some and the device is no longer bound.
+    fn unmap_all(&self) -> bool {
+        if self.count == 0 {
+            return true;
         }
+        let dir = self.dir.into();
+        self.dev
+            .with_bound(|dev| {
+                for (i, seg) in self.segments().iter().enumerate() {
+                    // SAFETY: By the type invariant, `seg` is a mapping for `dev`, bound during
+                    // the call, in `dir`, of the linear part if it is first and `single` is
+                    // set, of a page otherwise; it is unmapped once, as `unmap` and `drop`
+                    // exclude each other.
+                    unsafe {
+                        if i == 0 && self.single {
+                            bindings::dma_unmap_single(dev, seg.addr, seg.len as usize, dir);
+                        } else {
+                            bindings::dma_unmap_page_attrs(dev, seg.addr, seg.len as usize, dir, 0);
+                        }
+                    }
+                }
+            })
+            .is_some()
     }
 }
 
 impl<const N: usize> Drop for Mapped<N> {
     fn drop(&mut self) {
-        self.do_unmap();
+        if self.unmap_all() {
+            // SAFETY: By the type invariant, `skb` is initialised; it is dropped once, here.
+            unsafe { ManuallyDrop::drop(&mut self.skb) };
+        }
     }
 }

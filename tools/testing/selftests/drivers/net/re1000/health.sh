@@ -135,7 +135,7 @@ test_tx_stall() {
 	local sent got
 	trace_on && mon_on || return 1
 	flood
-	echo 1 >$DBG/$BDF_A/stall_tx || { unflood >/dev/null; mon_off; return 1; }
+	echo 1 >$DBG-$BDF_A/stall_tx || { unflood >/dev/null; mon_off; return 1; }
 	until_reporter pci/$BDF_A/0 tx '.error == 1 and .recover == 1 and .state == "healthy"'
 	local rc=$?
 	sleep 1
@@ -164,7 +164,7 @@ test_tx_manual() {
 	devlink health dump clear pci/$BDF_A/0 reporter tx
 	timeouts=$(devlink -j health diagnose pci/$BDF_A/0 reporter tx | jq .tx_timeouts)
 	flood
-	echo 1 >$DBG/$BDF_A/stall_tx || { unflood >/dev/null; return 1; }
+	echo 1 >$DBG-$BDF_A/stall_tx || { unflood >/dev/null; return 1; }
 	until_reporter pci/$BDF_A/0 tx '.error == 2 and .state == "error"' ||
 		{ unflood >/dev/null; return 1; }
 	# The queue fills, stops, and the stack times it out after 5 s.
@@ -191,13 +191,13 @@ test_tx_manual() {
 hw_fault() {
 	local sent got
 	flood
-	echo 0 >"$DBG/$BDF_A/$1" || { unflood >/dev/null; return 1; }
+	echo 0 >"$DBG-$BDF_A/$1" || { unflood >/dev/null; return 1; }
 	until_reporter pci/$BDF_A hw "$3" || { unflood >/dev/null; return 1; }
 	wait_for 10 carrier $NS_A eth0
 	sleep 1
 	read -r sent got <<<"$(unflood)"
 	ktap_print_msg "$2: $((sent - got)) of $sent pings (10 ms apart) lost"
-	[ "$(cat "$DBG/$BDF_A/$1")" = 1 ]
+	[ "$(cat "$DBG-$BDF_A/$1")" = 1 ]
 }
 
 # Bus mastering off: no more DMA; the watchdog reports 'hw', whose recovery
@@ -230,12 +230,12 @@ test_hw_test() {
 test_fail_recover() {
 	devlink health set pci/$BDF_B reporter hw grace_period 0 &&
 		expect '.grace_period == 0' "$(reporter pci/$BDF_B hw)" || return 1
-	echo 1 >$DBG/$BDF_B/fail_recover && [ "$(cat $DBG/$BDF_B/fail_recover)" = Y ] &&
+	echo 1 >$DBG-$BDF_B/fail_recover && [ "$(cat $DBG-$BDF_B/fail_recover)" = Y ] &&
 		devlink health test pci/$BDF_B reporter hw &&
 		until_reporter pci/$BDF_B hw \
 			'.error == 2 and .recover == 1 and .state == "error"' &&
-		[ "$(cat $DBG/$BDF_B/fail_recover)" = N ] || return 1
-	echo y >$DBG/$BDF_B/fail_recover &&
+		[ "$(cat $DBG-$BDF_B/fail_recover)" = N ] || return 1
+	echo y >$DBG-$BDF_B/fail_recover &&
 		fails "recover set to fail by fault injection" \
 			devlink health recover pci/$BDF_B reporter hw &&
 		expect '.state == "error" and .recover == 1' "$(reporter pci/$BDF_B hw)" &&
@@ -250,12 +250,12 @@ test_fail_recover() {
 test_bad_input() {
 	local before
 	before=$(devlink -j health dump show pci/$BDF_A reporter hw) || return 1
-	fails "Invalid argument" bash -c "echo maybe >$DBG/$BDF_A/bus_master" &&
-		fails "Invalid argument" bash -c "echo 0 >$DBG/$BDF_A/stall_tx" &&
-		fails "Invalid argument" bash -c "echo yesyesyesyes >$DBG/$BDF_A/fail_recover" ||
+	fails "Invalid argument" bash -c "echo maybe >$DBG-$BDF_A/bus_master" &&
+		fails "Invalid argument" bash -c "echo 0 >$DBG-$BDF_A/stall_tx" &&
+		fails "Invalid argument" bash -c "echo yesyesyesyes >$DBG-$BDF_A/fail_recover" ||
 		return 1
 	sleep 1.5
-	[ "$(cat $DBG/$BDF_A/bus_master)" = 1 ] && [ "$(cat $DBG/$BDF_A/fail_recover)" = N ] &&
+	[ "$(cat $DBG-$BDF_A/bus_master)" = 1 ] && [ "$(cat $DBG-$BDF_A/fail_recover)" = N ] &&
 		expect '.error == 1' "$(reporter pci/$BDF_A hw)" &&
 		[ "$(devlink -j health dump show pci/$BDF_A reporter hw)" = "$before" ] &&
 		fails "Operation not supported" devlink health test pci/$BDF_A/0 reporter tx &&
@@ -315,7 +315,7 @@ test_hot_unplug() {
 	local rc=$?
 	unflood >/dev/null
 	[ $rc = 0 ] || { ktap_print_msg "$BDF_A still there"; return 1; }
-	[ ! -e "$DBG/$BDF_A" ] && ! devlink dev show | grep -q "pci/$BDF_A" &&
+	[ ! -e "$DBG-$BDF_A" ] && ! devlink dev show | grep -q "pci/$BDF_A" &&
 		[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
 	expect '.state == "healthy"' "$(reporter pci/$BDF_B hw)" || return 1
 	# Plugged back once QEMU is done with the removal (the ID is free again).
@@ -334,12 +334,12 @@ test_hot_unplug() {
 # Unloading while a stall is being found and recovered.
 test_unload_busy() {
 	flood
-	echo 1 >$DBG/$BDF_A/stall_tx
+	echo 1 >$DBG-$BDF_A/stall_tx
 	sleep 1.2
 	rmmod re1000
 	local rc=$?
 	unflood >/dev/null
-	[ $rc = 0 ] && [ ! -e $DBG ] && [ -z "$(devlink dev show | grep pci/)" ]
+	[ $rc = 0 ] && [ -z "$(ls -d $DBG-* 2>/dev/null)" ] && [ -z "$(devlink dev show | grep pci/)" ]
 }
 
 ktap_print_header

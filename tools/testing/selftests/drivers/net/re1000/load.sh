@@ -104,7 +104,7 @@ hw_events() {
 tx_stalls() {
 	local i
 	for ((i = 1; i <= $2; i++)); do
-		echo 1 >$DBG/$BDF_A/stall_tx &&
+		echo 1 >$DBG-$BDF_A/stall_tx &&
 			wait_for 10 recovered pci/$BDF_A/0 tx $(($1 + i)) ||
 			{ ktap_print_msg "stall $i not recovered"; return 1; }
 	done
