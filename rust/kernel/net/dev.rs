@@ -13,14 +13,15 @@
 
 use crate::{
     bindings, device,
-    error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
+    error::{from_result, VTABLE_DEFAULT_ERROR},
     net::{
         napi::{Napi, Poll},
         skbuff::SkBuff,
     },
     prelude::*,
-    sync::aref::AlwaysRefCounted,
+    sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
+    workqueue::{Affinity, OwnedQueue},
 };
 use core::{
     marker::PhantomData,
@@ -232,7 +233,8 @@ impl crate::fmt::Display for Name {
 /// A network device, `struct net_device`, whose private area holds a `T` if `T` is not `()`.
 ///
 /// An [`ARef<Device<T>>`] keeps the device, and its data, alive: unregistering a device waits
-/// until its references are gone, and [`Registration`] drops the data after that.
+/// until its references are gone, and [`Registration`] drops the data after that; an
+/// [`Unregistered`] device still referenced when it is dropped is leaked, data and all.
 ///
 /// [`ARef<Device<T>>`]: crate::sync::aref::ARef
 ///
@@ -253,8 +255,9 @@ unsafe impl<T: Send + Sync> Send for Device<T> {}
 // shared only if `T: Sync`.
 unsafe impl<T: Send + Sync> Sync for Device<T> {}
 
-// SAFETY: `dev_hold()` and `dev_put()` keep the device alive while a reference is counted, and
-// unregistration waits for the references to go before the data is dropped.
+// SAFETY: `dev_hold()` and `dev_put()` keep the device alive while a reference is counted:
+// unregistration waits for the references to go before the data is dropped and the device
+// freed, and a device never registered is leaked if it is referenced when it would be freed.
 unsafe impl<T: Send + Sync> AlwaysRefCounted for Device<T> {
     fn inc_ref(&self) {
         // SAFETY: By the type invariant, the device is valid.
@@ -496,11 +499,10 @@ impl<T> Device<T> {
     /// Reports `packets` of `bytes` in all, as accounted with [`Device::tx_sent`], that the
     /// device sent; the stack may then restart a queue the limits stopped.
     ///
-    /// Before the device is registered, this forgets what was accounted ([`Device::tx_reset`]):
-    /// there is no queue discipline to restart.
+    /// Before the device is registered, this does nothing: there is no queue discipline to
+    /// restart, and resetting the limits would race with a registration completing.
     pub fn tx_completed(&self, packets: u32, bytes: u32) {
         if !self.has_qdisc() {
-            self.tx_reset();
             return;
         }
         // SAFETY: By the type invariant, the device is valid; its queue has a queue discipline
@@ -700,8 +702,8 @@ impl LinkSettings {
 }
 
 /// A network device allocated and not registered yet, for data of type `T`, given by
-/// [`Registration::new`] to the function that makes the initialiser of that data, to set the
-/// device up before the stack sees it.
+/// [`Unregistered::new`] to the function that makes the initialiser of that data, to set the
+/// device up before its data exists.
 ///
 /// # Invariants
 ///
@@ -821,6 +823,8 @@ pub struct Registration<T: Operations, X = ()> {
     dev: NonNull<bindings::net_device>,
     /// The devlink port the device is linked to, kept registered as long as the device is.
     _port: Option<LinkedPort>,
+    /// The parent, which the device's messages name (`netdev_err()` ...) until it is freed.
+    _parent: ARef<device::Device>,
     _data: PhantomData<T>,
 }
 
@@ -946,10 +950,21 @@ impl<T: Operations, X> Registration<T, X> {
 
 impl<T: Operations, X> Drop for Registration<T, X> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariant, `extra` is initialised; it is not used after this.
-        // It goes first: unregistering waits for the references to the device it may hold.
-        unsafe { ManuallyDrop::drop(&mut self.extra) };
         let dev = self.dev.as_ptr();
+        // SAFETY: By the type invariant, the device is registered. Detached, it cannot be
+        // opened again; closed, no operation but those of a stopped device (statistics,
+        // ethtool) runs on it while what the driver attached, which an open device may need
+        // (its interrupt, a watchdog), goes.
+        unsafe {
+            bindings::rtnl_lock();
+            bindings::netif_device_detach(dev);
+            bindings::dev_close(dev);
+            bindings::rtnl_unlock();
+        }
+        // SAFETY: By the type invariant, `extra` is initialised; it is not used after this.
+        // It goes before the device is unregistered, which waits for the references to the
+        // device that it may hold.
+        unsafe { ManuallyDrop::drop(&mut self.extra) };
         // SAFETY: By the type invariant, the device is registered. Unregistering stops it if
         // it is up, waits until no operation runs, and until every reference (`ARef`) to it
         // is gone.
@@ -1046,6 +1061,8 @@ impl<T: Operations, X> Drop for Registration<T, X> {
 pub struct Unregistered<T: Operations> {
     dev: NonNull<bindings::net_device>,
     port: Option<LinkedPort>,
+    /// The parent (`dev.parent`): the device counts a reference to it only once registered.
+    parent: ARef<device::Device>,
     _data: PhantomData<T>,
 }
 
@@ -1168,6 +1185,7 @@ impl<T: Operations> Unregistered<T> {
         Ok(Self {
             dev,
             port,
+            parent: parent.into(),
             _data: PhantomData,
         })
     }
@@ -1185,36 +1203,59 @@ impl<T: Operations> Unregistered<T> {
     }
 
     /// Registers the device, with `extra` attached: what uses the device and must go before
-    /// it is unregistered (dropped first by the [`Registration`], and at once if registering
-    /// fails, before the device is freed). From now on the stack calls the device's operations
-    /// and user space sees it.
+    /// it is unregistered (dropped first by the [`Registration`], after the device is closed;
+    /// if registering fails, before the device is freed). From now on the stack calls the
+    /// device's operations and user space sees it.
     ///
     /// Sleeps; takes the RTNL lock.
-    pub fn register<X>(self, extra: X) -> Result<Registration<T, X>> {
-        let this = ManuallyDrop::new(self);
-        let raw = this.dev.as_ptr();
-        // SAFETY: `this` is not used after this: its fields move into the registration, or are
-        // dropped below.
-        let port = unsafe { ptr::read(&this.port) };
+    pub fn register<X: Send + 'static>(self, extra: X) -> Result<Registration<T, X>> {
+        let raw = self.dev.as_ptr();
+        // `register_netdev()`, open-coded for its failure path (as drivers do, with the lock
+        // taken unkillably). The lock is the global one, which is `rtnl_net_lock()` unless
+        // `CONFIG_DEBUG_NET_SMALL_RTNL`.
+        // SAFETY: No lock is held by the caller that the RTNL lock comes after (it sleeps).
+        unsafe { bindings::rtnl_lock() };
         // SAFETY: By the type invariant, `dev` is valid and set up; its private area holds an
-        // initialised `T`, which its operations use from now on.
-        if let Err(e) = to_result(unsafe { bindings::register_netdev(raw) }) {
-            drop(extra);
-            // INVARIANT: The device is still not registered: a failure leaves it as it was, or
-            // unregistered again (the error path of `register_netdevice()`, after which it is
-            // freed the same way).
-            drop(Unregistered::<T> {
-                dev: this.dev,
-                port,
-                _data: PhantomData,
-            });
-            return Err(e);
+        // initialised `T`, which its operations use from now on. The RTNL lock is held.
+        let ret = unsafe { bindings::register_netdevice(raw) };
+        if ret != 0 {
+            // A notifier that refused the device (`NETDEV_REGISTER`) had it unregistered
+            // again: unlocking waits until its references are gone, and `extra` may hold some.
+            // It is dropped on a queue of its own meanwhile: here, under the RTNL lock, its
+            // drop could take a lock that comes first (devlink's). Without memory for the
+            // queue or the work item, it is dropped here all the same.
+            match OwnedQueue::new(c"netdev_register", Affinity::Unbound, 1) {
+                Ok(queue) => {
+                    let _ = queue.try_spawn(GFP_KERNEL, move || drop(extra));
+                    // SAFETY: Taken above.
+                    unsafe { bindings::rtnl_unlock() };
+                    // Waits until `extra` is dropped.
+                    drop(queue);
+                }
+                Err(_) => {
+                    drop(extra);
+                    // SAFETY: Taken above.
+                    unsafe { bindings::rtnl_unlock() };
+                }
+            }
+            // INVARIANT: `self`, dropped on return, is not registered: a failure leaves the
+            // device unregistered (before `device_add()`, as it was; after it,
+            // `NETREG_UNREGISTERED`, unregistered again by `register_netdevice()` itself), and
+            // `free_netdev()` frees it either way.
+            return Err(Error::from_errno(ret));
         }
+        // SAFETY: Taken above.
+        unsafe { bindings::rtnl_unlock() };
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is not used after this, nor dropped: its fields move into the
+        // registration.
+        let (port, parent) = unsafe { (ptr::read(&this.port), ptr::read(&this.parent)) };
         // INVARIANT: Registered above, with an initialised `T` and `T`'s operations.
         Ok(Registration {
             extra: ManuallyDrop::new(extra),
             dev: this.dev,
             _port: port,
+            _parent: parent,
             _data: PhantomData,
         })
     }
@@ -1224,14 +1265,16 @@ impl<T: Operations> Drop for Unregistered<T> {
     fn drop(&mut self) {
         let dev = self.dev.as_ptr();
         // SAFETY: By the type invariant, the device is valid. Its own reference (from
-        // `alloc_netdev_mqs()`) is one; nobody can take another meanwhile, as references come
-        // from `&Device`, and `self` is borrowed mutably.
+        // `alloc_netdev_mqs()`) is one; another means an `ARef` taken from `device()` is still
+        // held (and may be cloned meanwhile): the sum of the per-CPU counts is then above one,
+        // as no reference is put before it was taken.
         if unsafe { bindings::netdev_refcnt_read(dev) } != 1 {
             // `free_netdev()` frees an unregistered device at once, whatever its references:
             // their holders may still use the device and its data.
             pr_warn!("net device freed with a reference held: leaking it\n");
-            // The leaked device points to the port.
-            core::mem::forget(self.port.take());
+            // Its messages name the parent, which it keeps for good. The port goes: a device
+            // never registered is never looked up through it.
+            core::mem::forget(self.parent.clone());
             return;
         }
         if T::HAS_NAPI {

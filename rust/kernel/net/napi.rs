@@ -27,18 +27,20 @@ use core::{marker::PhantomData, ptr::NonNull};
 
 /// A NAPI context, `struct napi_struct`, of a network device.
 ///
-/// It is a field of the device's data, which [`Operations::napi`] returns: the
-/// [`Registration`] adds it to the device (refusing one anywhere else, which could outlive the
-/// device), and it is deleted when the data is dropped. Until it is added, it does nothing.
+/// It is a field of the device's data, which [`Operations::napi`] returns: [`Unregistered`]
+/// adds it to the device as the data is initialised (refusing one anywhere else, which could
+/// outlive the device), and it is deleted before the data is dropped. Until it is added, and
+/// until the device is registered, it cannot be enabled.
 ///
-/// [`Registration`]: crate::net::dev::Registration
+/// [`Unregistered`]: crate::net::dev::Unregistered
 ///
 /// # Invariants
 ///
 /// While `added` is set, `inner` was added to a device with `netif_napi_add()` (with
 /// `Operations::poll` of the device's data) that outlives it; it is cleared, under the lock of
-/// `enabled`, when the context is deleted (by the registration before the data is dropped, or
-/// on drop). `enabled` says whether it is enabled.
+/// `enabled`, when the context is deleted (before the data is dropped, by the registration or
+/// the unregistered device, or on drop). `enabled` says whether it is enabled, which it is only
+/// once its device has been registered.
 /// # Examples
 ///
 /// A device whose poll counts its runs (a driver schedules its context from its interrupt
@@ -224,8 +226,8 @@ impl Napi {
     }
 
     /// Disables (waiting for a poll in progress) and deletes the context: no poll runs from
-    /// then on, and enabling it does nothing. Called by the registration before the data the
-    /// poll uses is dropped. Sleeps.
+    /// then on, and enabling it does nothing. Called before the data the poll uses is dropped
+    /// (by the registration, or the unregistered device). Sleeps.
     pub(crate) fn remove(&self) {
         let mut enabled = self.enabled.lock();
         if !self.is_added() {
@@ -299,8 +301,8 @@ unsafe extern "C" fn poll_callback<T: Operations>(
     budget: c_int,
 ) -> c_int {
     // SAFETY: By the safety requirements, `napi` is the `inner` field of a `Napi`, added to a
-    // device registered with `T`'s operations: polls only happen once it is enabled, through
-    // the registered device's data.
+    // device with `T`'s operations: polls only happen once it is enabled (after the device was
+    // registered), and before the device's data is dropped.
     let (napi, dev) = unsafe {
         let napi = &*crate::container_of!(Opaque::cast_from(napi).cast_mut(), Napi, inner);
         (napi, Device::<T>::from_raw((*napi.as_raw()).dev))

@@ -5,12 +5,14 @@
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
 use crate::{
-    bindings, device,
-    devres::Devres,
+    bindings, device, devres,
     dma::{DataDirection, DmaAddress},
     error::to_result,
     prelude::*,
-    sync::Arc,
+    sync::{
+        atomic::{Atomic, Relaxed},
+        rcu, Arc,
+    },
 };
 use core::{mem::ManuallyDrop, ptr::NonNull};
 
@@ -148,7 +150,9 @@ impl SkBuff {
         let mut mapped = Mapped::new(self, dev, DataDirection::ToDevice);
         dev.with_bound(|raw| {
             if len > 0 {
-                mapped.map_single(raw, ptr, len)?;
+                // SAFETY: `raw` is `mapped.dev`'s device, bound during the call; `ptr` points
+                // to the `len` bytes of the buffer's linear part.
+                unsafe { mapped.map_single(raw, ptr, len) }?;
             }
             // SAFETY: By the type invariant, the buffer is valid, and so is its shared info;
             // the driver owns the buffer, so that nobody changes its fragments.
@@ -156,7 +160,9 @@ impl SkBuff {
             for i in 0..nr_frags.min(MAX_FRAGS) {
                 // SAFETY: As above; fragment `i` is below `nr_frags`.
                 let frag = unsafe { &raw const (*shinfo).frags[i] };
-                mapped.map_frag(raw, frag)?;
+                // SAFETY: `raw` is bound during the call, as above; `frag` is a fragment of
+                // the buffer.
+                unsafe { mapped.map_frag(raw, frag) }?;
             }
             Ok::<(), Error>(())
         })
@@ -174,7 +180,9 @@ impl SkBuff {
         // of its data.
         let ptr = unsafe { bindings::skb_tail_pointer(self.as_raw()) };
         let mut mapped = Mapped::new(self, dev, DataDirection::FromDevice);
-        dev.with_bound(|raw| mapped.map_single(raw, ptr, len))
+        // SAFETY: `raw` is `mapped.dev`'s device, bound during the call; `ptr` points to the
+        // buffer's tail room, `len` bytes.
+        dev.with_bound(|raw| unsafe { mapped.map_single(raw, ptr, len) })
             .ok_or(ENODEV)??;
         Ok(mapped)
     }
@@ -443,10 +451,12 @@ impl DmaSegment {
 /// to its driver.
 ///
 /// What is mapped for it is unmapped when the mapping is dropped, if the device is still bound
-/// then. Past unbinding, the DMA set-up of the device is no longer the driver's (another
-/// driver may bind it, the IOMMU may give it another domain): a mapping that outlived the
-/// binding (one leaked out of the driver's data, say) is not unmapped, and its buffer, which
-/// the device might still reach, is leaked.
+/// then. Unbinding revokes it (a device-managed action), after which the DMA set-up of the
+/// device is no longer the driver's to use (another driver may bind it, the IOMMU may give it
+/// another domain): a mapping that outlived the binding (one leaked out of the driver's data,
+/// say) is not unmapped, and its buffer, which the device might still reach, is leaked.
+///
+/// Cloning it, and dropping the last clone, is cheap and allowed in any context.
 ///
 /// # Examples
 ///
@@ -454,26 +464,64 @@ impl DmaSegment {
 /// use kernel::{device, net::skbuff::DmaDevice, prelude::*};
 ///
 /// fn set_up(dev: &device::Device<device::Bound>) -> Result<DmaDevice> {
-///     // Once per binding, kept in the driver's data; cloned for each mapping.
+///     // Once per binding, kept in the driver's data; each mapping holds a clone.
 ///     DmaDevice::new(dev)
 /// }
 /// ```
 #[derive(Clone)]
-pub struct DmaDevice(Arc<Devres<()>>);
+pub struct DmaDevice(Arc<Binding>);
+
+/// Whether a device is still bound, for the mappings made for it.
+///
+/// # Invariants
+///
+/// While `bound` is set, `dev` is a valid device bound to its driver; it is cleared by the
+/// device-managed [`Revoker`] at unbind, and then stays clear. Readers check it inside an RCU
+/// read-side critical section, which the revoker waits for.
+struct Binding {
+    dev: *mut bindings::device,
+    bound: Atomic<bool>,
+}
+
+// SAFETY: `dev` is only used while the device is bound, from any thread, as the DMA API allows.
+unsafe impl Send for Binding {}
+
+// SAFETY: As for `Send`; `bound` is atomic.
+unsafe impl Sync for Binding {}
+
+/// Revokes a [`Binding`] when the device is unbound (or its registration fails).
+struct Revoker(Arc<Binding>);
+
+impl Drop for Revoker {
+    fn drop(&mut self) {
+        // INVARIANT: Cleared for good; readers that saw it set are waited for.
+        self.0.bound.store(false, Relaxed);
+        // Device-managed actions run in process context.
+        rcu::synchronize_rcu();
+    }
+}
 
 impl DmaDevice {
     /// `dev`, for as long as it is bound.
     pub fn new(dev: &device::Device<device::Bound>) -> Result<Self> {
-        // Nothing but whether the binding lasts: it is revoked at unbind.
-        let bound = Devres::new(dev, ())?;
-        Ok(Self(Arc::new(bound, GFP_KERNEL)?))
+        // INVARIANT: `dev` is bound; the revoker clears `bound` when it is unbound.
+        let binding = Arc::new(
+            Binding {
+                dev: dev.as_raw(),
+                bound: Atomic::new(true),
+            },
+            GFP_KERNEL,
+        )?;
+        devres::register(dev, Revoker(binding.clone()), GFP_KERNEL)?;
+        Ok(Self(binding))
     }
 
-    /// Runs `f` with the device, which stays bound meanwhile (an RCU read-side section: `f`
-    /// must not sleep); `None` if it is no longer bound.
+    /// Runs `f` with the device, which stays bound meanwhile (an RCU read-side critical
+    /// section: `f` must not sleep); `None` if it is no longer bound.
     fn with_bound<R>(&self, f: impl FnOnce(*mut bindings::device) -> R) -> Option<R> {
-        let dev = self.0.device().as_raw();
-        self.0.try_access_with(|()| f(dev))
+        let _guard = rcu::read_lock();
+        // By the type invariant of `Binding`, the device stays bound until the guard goes.
+        self.0.bound.load(Relaxed).then(|| f(self.0.dev))
     }
 }
 
@@ -546,12 +594,22 @@ impl<const N: usize> Mapped<N> {
         Ok(())
     }
 
-    /// Maps `len` bytes of the linear part, at `ptr`, for `dev` (`self.dev`, bound during the
-    /// call: [`DmaDevice::with_bound`]); the first mapping.
-    fn map_single(&mut self, dev: *mut bindings::device, ptr: *const u8, len: usize) -> Result {
+    /// Maps `len` bytes of the linear part, at `ptr`, for `dev`; the first mapping.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the device of `self.dev`, bound during the call ([`DmaDevice::with_bound`]);
+    /// `ptr` points to `len` bytes of the linear part of `self.skb` (its data or tail room).
+    unsafe fn map_single(
+        &mut self,
+        dev: *mut bindings::device,
+        ptr: *const u8,
+        len: usize,
+    ) -> Result {
         self.room()?;
-        // SAFETY: `dev` is bound, so its DMA set-up is valid; `ptr` points to `len` bytes of
-        // the buffer's linear part, which `skb` keeps alive and unmoved while mapped.
+        // SAFETY: By the safety requirements, `dev` is bound, so its DMA set-up is valid, and
+        // `ptr` points to `len` bytes of the buffer's linear part, which `skb` keeps alive and
+        // unmoved while mapped.
         let addr =
             unsafe { bindings::dma_map_single(dev, ptr.cast_mut().cast(), len, self.dir.into()) };
         // SAFETY: `addr` was just returned for `dev`, `self.dev`, which is bound.
@@ -560,17 +618,23 @@ impl<const N: usize> Mapped<N> {
         Ok(())
     }
 
-    /// Maps a fragment of the buffer for `dev`, as [`Mapped::map_single`].
-    fn map_frag(
+    /// Maps a fragment of the buffer for `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the device of `self.dev`, bound during the call ([`DmaDevice::with_bound`]);
+    /// `frag` is a fragment of `self.skb`.
+    unsafe fn map_frag(
         &mut self,
         dev: *mut bindings::device,
         frag: *const bindings::skb_frag_t,
     ) -> Result {
         self.room()?;
-        // SAFETY: `frag` is a fragment of the buffer, which `skb` keeps alive while mapped.
+        // SAFETY: By the safety requirements, `frag` is a fragment of the buffer, which `skb`
+        // keeps alive while mapped.
         let len = unsafe { (*frag).len } as usize;
-        // SAFETY: `dev` is bound, so its DMA set-up is valid; the fragment's memory is `len`
-        // bytes, which `skb` keeps alive while mapped.
+        // SAFETY: By the safety requirements, `dev` is bound, so its DMA set-up is valid; the
+        // fragment's memory is `len` bytes, which `skb` keeps alive while mapped.
         let addr = unsafe { bindings::__skb_frag_dma_map(dev, frag, 0, len, self.dir.into()) };
         // SAFETY: `addr` was just returned for `dev`, `self.dev`, which is bound.
         unsafe { self.push(dev, addr, len) }

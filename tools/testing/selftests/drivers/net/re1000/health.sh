@@ -339,7 +339,8 @@ test_unload_busy() {
 	rmmod re1000
 	local rc=$?
 	unflood >/dev/null
-	[ $rc = 0 ] && [ -z "$(ls -d $DBG-* 2>/dev/null)" ] && [ -z "$(devlink dev show | grep pci/)" ]
+	[ $rc = 0 ] && [ -z "$(ls -d $DBG-* 2>/dev/null)" ] &&
+		[ -z "$(devlink dev show | grep pci/)" ]
 }
 
 ktap_print_header
