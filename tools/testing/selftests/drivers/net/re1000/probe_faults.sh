@@ -21,7 +21,7 @@ KSFT_LIB=${KSFT_LIB:-$dir/../../..}
 FS=/sys/kernel/debug/failslab
 DRV=/sys/bus/pci/drivers/re1000
 MON=$(mktemp)
-ROUNDS=48
+ROUNDS=24
 BDF=
 MONITOR=
 
