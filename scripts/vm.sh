@@ -6,7 +6,8 @@
 # OUTDIR is writable from the guest; everything else is read-only there.
 # The VM has two e1000 NICs on a hub (see below); extra QEMU devices come
 # from VM_QEMU_OPTS, extra kernel command line from VM_APPEND; VM_CPUS sets
-# the number of vCPUs (default 2). There is never
+# the number of vCPUs (default 2), VM_TIMEOUT the time limit in seconds
+# (default 2400; written to OUTDIR/vm-timeout for the guest). There is never
 # a QEMU user-mode network: no guest traffic leaves the VM. Software
 # emulation is used unless KVM was seen to work on this host (nested KVM is
 # broken on some: "failed to set MSR").
@@ -89,13 +90,16 @@ qmp_agent &
 agent=$!
 trap 'kill $agent 2>/dev/null' EXIT
 
+# The guest cuts its tests' timeouts to fit (scripts/guest/run-tests.sh).
+limit=${VM_TIMEOUT:-2400}
+echo "$limit" >"$out/vm-timeout"
 set +e
-timeout "${VM_TIMEOUT:-2400}" vng --run "$IMAGE" --user root "${accel[@]}" \
+timeout "$limit" vng --run "$IMAGE" --user root "${accel[@]}" \
 	--disable-microvm --cpus "${VM_CPUS:-2}" --memory "${VM_MEMORY:-2G}" \
 	--rwdir "$out" --cwd "$TOP" --append "$append" \
 	--qemu-opts="$nics${VM_QEMU_OPTS:+ $VM_QEMU_OPTS}" \
 	--exec "$cmd" </dev/null
 rc=$?
 set -e
-[ $rc = 124 ] && echo "error: the VM did not finish within ${VM_TIMEOUT:-2400} s" >&2
+[ $rc = 124 ] && echo "error: the VM did not finish within $limit s" >&2
 exit $rc

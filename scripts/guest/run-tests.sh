@@ -7,33 +7,19 @@
 #   logs/       each test's output
 #   dmesg.txt   the whole kernel log
 #   status      written last: the run completed
+#   run-tests.sh OUT [T]
+# On the host, 'run-tests.sh --timeouts [T]' lists the tests with their
+# timeouts ("<test> <seconds>"), and does nothing else.
 set -u
-OUT=$1
-T=${2:-}
+
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-
-# The tests find the modules (RSMOKE_KO, ...) and the kernel tree here.
-set -a
-# shellcheck source=/dev/null
-. "$OUT/env.sh"
-set +a
-export KSFT_LIB=$KSRC/tools/testing/selftests
-# QMP of the VM (scripts/vm.sh), for tests that unplug devices.
-export RDL_QMP_DIR=$OUT
-
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-dmesg >"$OUT/boot-dmesg.txt"
-: >"$OUT/results"
-
-# Every leak counts, those of the KUnit tests and doctests at boot included.
-KMEMLEAK=/sys/kernel/debug/kmemleak
-
-mark() { echo "rdl-test: $*" >/dev/kmsg; }
-
-# Kernel log since the last "rdl-test: begin" marker.
-log_since_begin() {
-	dmesg | awk '/rdl-test: begin /{buf=""; next} {buf=buf $0 "\n"} END{printf "%s", buf}'
-}
+# A test gets SIGTERM at its timeout (settings, 45 s by default as in
+# kselftest), its process group SIGKILL KILL_AFTER seconds later (timeout -k,
+# which dies of that SIGKILL too). A process of the group still there REAP_S
+# seconds after that is stuck in the kernel: the test is reported as hung,
+# with the stacks, and the process is left behind.
+KILL_AFTER=10
+REAP_S=5
 
 # Every program of TEST_PROGS; those of TEST_PROGS_EXTENDED (meant to fail,
 # such as the KASAN proof) only when T names one exactly.
@@ -56,42 +42,165 @@ tests() {
 	done
 }
 
+# The timeout of test $1, from its folder's settings.
+test_timeout() {
+	local to
+	to=$(sed -n 's/^timeout=//p' "$TOP/tools/testing/selftests/$(dirname "$1")/settings" \
+		2>/dev/null)
+	echo "${to:-45}"
+}
+
+if [ "${1:-}" = --timeouts ]; then
+	T=${2:-}
+	for t in $(tests); do echo "$t $(test_timeout "$t")"; done
+	exit 0
+fi
+
+OUT=$1
+T=${2:-}
+
+# The tests find the modules (RSMOKE_KO, ...) and the kernel tree here.
+set -a
+# shellcheck source=/dev/null
+. "$OUT/env.sh"
+set +a
+export KSFT_LIB=$KSRC/tools/testing/selftests
+# QMP of the VM (scripts/vm.sh), for tests that unplug devices.
+export RDL_QMP_DIR=$OUT
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+dmesg >"$OUT/boot-dmesg.txt"
+: >"$OUT/results"
+
+# Every leak counts, those of the KUnit tests and doctests at boot included.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# The VM is killed at its time limit (scripts/vm.sh writes it to vm-timeout,
+# counted from before the boot). Each test's timeout is cut to what is left
+# of it, keeping RESERVE_S seconds for the kmemleak scan and the log copy
+# and a test's kill and reap time, so that the run always gets that far.
+RESERVE_S=120
+vm_limit=$(cat "$OUT/vm-timeout" 2>/dev/null || echo 2400)
+uptime_s() { cut -d. -f1 /proc/uptime; }
+
+mark() { echo "rdl-test: $*" >/dev/kmsg; }
+
+# Kernel log since the last "rdl-test: begin" marker.
+log_since_begin() {
+	dmesg | awk '/rdl-test: begin /{buf=""; next} {buf=buf $0 "\n"} END{printf "%s", buf}'
+}
+
+# Where the processes of a hung test are stuck: each process of its process
+# group (timeout(1) leads one), then every task in uninterruptible sleep (what
+# sysrq w shows; the test kernel has no sysrq), with its kernel stack. Shell
+# builtins only, but for the stacks: a process costs tens of milliseconds to
+# start under emulation.
+stuck_stacks() {
+	local pgid=$1 d stat rest state pgrp comm wchan
+	for d in /proc/[0-9]*/task/[0-9]*; do
+		read -r stat <"$d/stat" 2>/dev/null || continue
+		rest=${stat##*) }
+		read -r state _ pgrp _ <<<"$rest"
+		[ "$pgrp" = "$pgid" ] || [ "$state" = D ] || continue
+		read -r comm <"$d/comm" 2>/dev/null
+		read -r wchan <"$d/wchan" 2>/dev/null
+		echo "# task ${d##*/} ($comm), state $state, pgrp $pgrp, wchan $wchan"
+		sed 's/^/#   /' "$d/stack" 2>/dev/null
+	done
+	if [ -w /proc/sysrq-trigger ]; then echo w >/proc/sysrq-trigger; fi
+}
+
+# Whether a process of group $1 is alive (zombies are not).
+group_alive() {
+	ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { n++ } END { exit !n }'
+}
+
+# Runs test $1 with timeout $2, output to $3; prints its status: the exit
+# status, or "hung" when a process of it could not be killed.
+run_one() {
+	local t=$1 to=$2 logf=$3 pid timer done_pid rc i
+	(cd "$TOP/tools/testing/selftests/$(dirname "$t")" &&
+		exec timeout -k "$KILL_AFTER" "$to" "./$(basename "$t")") </dev/null >"$logf" 2>&1 &
+	pid=$!
+	# In case timeout(1) itself cannot finish.
+	sleep $((to + KILL_AFTER + REAP_S)) >/dev/null 2>&1 &
+	timer=$!
+	wait -n -p done_pid "$pid" "$timer"
+	rc=$?
+	if [ "$done_pid" = "$pid" ]; then
+		kill "$timer" 2>/dev/null
+		wait "$timer" 2>/dev/null
+		case $rc in 124 | 137) ;; *) echo "$rc"; return ;; esac
+		for ((i = 0; i < REAP_S * 2; i++)); do
+			group_alive "$pid" || break
+			sleep 0.5
+		done
+		group_alive "$pid" || { echo "$rc"; return; }
+	fi
+	stuck_stacks "$pid" >>"$logf"
+	kill -KILL -- "-$pid" 2>/dev/null
+	echo hung
+}
 
 for t in $(tests); do
-	dir=$TOP/tools/testing/selftests/$(dirname "$t")
-	timeout=$(sed -n 's/^timeout=//p' "$dir/settings" 2>/dev/null)
+	timeout=$(test_timeout "$t")
+	left=$((vm_limit - RESERVE_S - KILL_AFTER - REAP_S - $(uptime_s)))
+	if [ "$left" -lt 10 ]; then
+		echo "not ok $t # not run: ${left} s left of the VM's time limit" >>"$OUT/results"
+		tail -n 1 "$OUT/results"
+		continue
+	fi
+	[ "$timeout" -le "$left" ] || timeout=$left
 	echo "# selftests: $t"
 	mark "begin $t"
 	logf=$OUT/logs/$(echo "$t" | tr / _).log
 	mkdir -p "$OUT/logs"
-	(cd "$dir" && timeout "${timeout:-45}" "./$(basename "$t")") >"$logf" 2>&1
-	rc=$?
+	rc=$(run_one "$t" "$timeout" "$logf")
 	mark "end $t"
 	sed 's/^/# /' "$logf"
 	splat=$(log_since_begin | "$TOP/scripts/splat.sh" | head -n 1)
-	if [ -n "$splat" ]; then
+	if [ "$rc" = hung ]; then
+		echo "not ok $t # hung: still there ${REAP_S} s after its timeout ($timeout s)" \
+			"and SIGKILL ${KILL_AFTER} s later, stacks in its log" >>"$OUT/results"
+	elif [ -n "$splat" ]; then
 		echo "not ok $t # kernel splat: $splat" >>"$OUT/results"
-	elif [ $rc = 0 ]; then
-		echo "ok $t" >>"$OUT/results"
-	elif [ $rc = 4 ]; then
-		echo "skip $t" >>"$OUT/results"
-	elif [ $rc = 124 ]; then
-		echo "not ok $t # timeout after ${timeout:-45} s" >>"$OUT/results"
+	elif [ "$rc" = 0 ]; then
+		# A test that passes with skipped cases has skipped.
+		skipped=$(grep -m1 -E '^(ok [0-9]+ .*# SKIP|1\.\.0 # SKIP)' "$logf")
+		if [ -n "$skipped" ]; then
+			echo "skip $t # skipped: ${skipped#ok }" >>"$OUT/results"
+		else
+			echo "ok $t" >>"$OUT/results"
+		fi
+	elif [ "$rc" = 4 ]; then
+		reason=$(sed -n 's/^1\.\.0 # SKIP *//p' "$logf" | head -n 1)
+		echo "skip $t # ${reason:-exit status 4}" >>"$OUT/results"
+	elif [ "$rc" = 124 ]; then
+		echo "not ok $t # timeout after $timeout s" >>"$OUT/results"
+	elif [ "$rc" = 137 ]; then
+		echo "not ok $t # timeout after $timeout s, SIGTERM ignored: killed" \
+			>>"$OUT/results"
 	else
 		echo "not ok $t # exit status $rc" >>"$OUT/results"
 	fi
 	tail -n 1 "$OUT/results"
 done
 
-if [ -w "$KMEMLEAK" ]; then
-	# kmemleak reports an object only when it is older than 5 s and was
-	# not referenced during a scan.
+# kmemleak reports an object only when it is older than 5 s and was not
+# referenced during a scan. A scan that fails, or kmemleak having turned
+# itself off (it says so in the kernel log; scans then fail with EPERM), is
+# a failure: no scan, no proof that nothing leaked.
+if [ -e "$KMEMLEAK" ]; then
 	sleep 6
-	echo scan >"$KMEMLEAK"
-	echo scan >"$KMEMLEAK"
+	scan_err=$({ echo scan >"$KMEMLEAK" && echo scan >"$KMEMLEAK"; } 2>&1) ||
+		scan_err=${scan_err:-failed}
+	off=$(dmesg | grep -m1 -E 'kmemleak: (Kernel memory leak detector|Kmemleak) disabled')
 	cat "$KMEMLEAK" >"$OUT/kmemleak.txt"
 	leak=$(grep -m1 'unreferenced object' "$OUT/kmemleak.txt")
-	if [ -n "$leak" ]; then
+	if [ -n "$off$scan_err" ]; then
+		off=${off:+ turned off: ${off#\[*\] };}
+		echo "not ok kmemleak #$off${scan_err:+ scan: ${scan_err##*: }}" >>"$OUT/results"
+	elif [ -n "$leak" ]; then
 		# The first frame that is not the allocator itself.
 		at=$(sed -n '/backtrace/,/^unreferenced/p' "$OUT/kmemleak.txt" |
 			grep -v -E 'backtrace|kmemleak|alloc|slab|unreferenced' |
@@ -106,3 +215,4 @@ fi
 
 dmesg >"$OUT/dmesg.txt"
 echo "done" >"$OUT/status"
+exit 0
