@@ -106,6 +106,27 @@ impl Break {
         Ok(())
     }
 
+    /// Sets the text as netdevsim does (`memdup_user_nul()`): in an allocation of its own,
+    /// whatever its length; otherwise as [`Break::read`]. The mode of [`crate::alloc_mode`].
+    pub(crate) fn read_allocated(&mut self, reader: &UserSliceReader) -> Result {
+        let count = reader.len();
+        if count == 0 || count > PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        // Room for the NUL too: neither read nor push allocates again.
+        let mut buf = KVec::with_capacity(count + 1, GFP_KERNEL)?;
+        reader.clone_reader().read_all(&mut buf, GFP_KERNEL)?;
+        buf.push(0, GFP_KERNEL)?;
+        if buf[count - 1] == b'\n' {
+            buf[count - 1] = 0;
+        }
+        let len = buf[..count].iter().position(|&b| b == 0).unwrap_or(count);
+        self.text = Text::Heap(buf);
+        // INVARIANT: `buf[count]` is a NUL, so the first one is at `count` or before.
+        self.len = len;
+        Ok(())
+    }
+
     /// The text.
     pub(crate) fn message(&self) -> &CStr {
         // By the type invariant, the bytes up to `len` are a NUL and the ones before it, none of
@@ -136,6 +157,20 @@ impl LastMessage {
         self.buf
             .extend_from_slice(message.to_bytes_with_nul(), GFP_KERNEL)?;
         // INVARIANT: a copy of `message` with its NUL.
+        Ok(())
+    }
+
+    /// Keeps `message` as netdevsim does: the old buffer freed (`kfree()`), then a new one
+    /// allocated for the copy (`kstrdup()`). The mode of [`crate::alloc_mode`]; on failure, none
+    /// is kept.
+    pub(crate) fn replace(&mut self, message: &CStr) -> Result {
+        // INVARIANT: empty until the copy is whole.
+        self.buf = KVec::new();
+        let bytes = message.to_bytes_with_nul();
+        let mut buf = KVec::with_capacity(bytes.len(), GFP_KERNEL)?;
+        buf.extend_from_slice(bytes, GFP_KERNEL)?;
+        // INVARIANT: a copy of `message` with its NUL.
+        self.buf = buf;
         Ok(())
     }
 

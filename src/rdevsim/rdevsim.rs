@@ -26,6 +26,7 @@ use kernel::{
     prelude::*, sync::Mutex, time::Delta,
 };
 
+mod alloc_mode;
 mod dev;
 mod health;
 mod knobs;
