@@ -9,7 +9,8 @@
  *   hbench report COUNT ROUNDS FILE...
  *	ROUNDS rounds of COUNT writes to each break_health FILE, the first
  *	file of a round being the next one each time; prints a line per
- *	FILE: median_us= min_us= (per report, over the rounds) errors=
+ *	FILE: median_us= min_us= (per report, over the rounds); fails, and
+ *	prints no figure, if any write fails
  *   hbench diagnose REPORTER COUNT BUS/DEV...
  *	COUNT diagnose requests to each instance, one after the other;
  *	prints a line per instance: median_us= min_us=
@@ -110,12 +111,15 @@ static double *figures(int targets, long n)
 static int cmd_report(long count, long rounds, char **files, int nfiles)
 {
 	static const char msg[] = "bench\n";
+	const ssize_t len = sizeof(msg) - 1;
 	double *v = figures(nfiles, rounds), t0;
 	long *errors = calloc(nfiles, sizeof(*errors));
-	int *fds = calloc(nfiles, sizeof(*fds)), f, k;
+	int *fds = calloc(nfiles, sizeof(*fds)), *first = calloc(nfiles, sizeof(*first));
+	int f, k, failed = 0;
 	long r, i;
+	ssize_t n;
 
-	if (!errors || !fds)
+	if (!errors || !fds || !first)
 		die("calloc");
 	for (f = 0; f < nfiles; f++) {
 		fds[f] = open(files[f], O_WRONLY);
@@ -126,17 +130,27 @@ static int cmd_report(long count, long rounds, char **files, int nfiles)
 		for (k = 0; k < nfiles; k++) {
 			f = (r + k) % nfiles;
 			t0 = now_ns();
-			for (i = 0; i < count; i++)
-				if (pwrite(fds[f], msg, sizeof(msg) - 1, 0) < 0)
-					errors[f]++;
+			for (i = 0; i < count; i++) {
+				n = pwrite(fds[f], msg, len, 0);
+				if (n != len && !errors[f]++)
+					first[f] = n < 0 ? errno : 0;
+			}
 			v[f * rounds + r] = (now_ns() - t0) / count;
 		}
 	for (f = 0; f < nfiles; f++) {
 		close(fds[f]);
-		printf("median_us=%.4f min_us=%.4f errors=%ld\n",
-		       median(v + f * rounds, rounds) / 1e3, least(v + f * rounds, rounds) / 1e3,
-		       errors[f]);
+		if (!errors[f])
+			continue;
+		fprintf(stderr, "hbench: %ld of %ld writes to %s failed, the first with %s\n",
+			errors[f], count * rounds, files[f],
+			first[f] ? strerror(first[f]) : "a short count");
+		failed = 1;
 	}
+	if (failed)
+		return 1;
+	for (f = 0; f < nfiles; f++)
+		printf("median_us=%.4f min_us=%.4f\n", median(v + f * rounds, rounds) / 1e3,
+		       least(v + f * rounds, rounds) / 1e3);
 	return 0;
 }
 

@@ -3,11 +3,23 @@
 # Runs inside the VM for 'make bench': every workload on netdevsim and on
 # rdevsim, RUNS times, the two in alternating order. One line per run goes
 # to $OUT/raw ("<workload> <driver> <figure>", figures being times: lower
-# is better); the host makes the table.
-set -euo pipefail
+# is better); the host makes the table. A workload that fails (a write,
+# a request, iperf3) stops the benchmark: its reason goes to $OUT/failed,
+# and no figure of it to $OUT/raw.
+set -eEuo pipefail
 OUT=$1
 RUNS=${2:-5}
 ONLY=${3:-all}
+FAILED=$OUT/failed
+rm -f "$FAILED"
+
+# fail WHAT: the benchmark stops, and the host fails with WHAT.
+fail() {
+	echo "bench: FAILED: $*" | tee -a "$FAILED" >&2
+	exit 1
+}
+# A command that fails outside a check of its own stops the benchmark too.
+trap 'fail "line $LINENO: $BASH_COMMAND"' ERR
 set -a
 # shellcheck source=/dev/null
 . "$OUT/env.sh"
@@ -31,6 +43,13 @@ NSIM_DFS=/sys/kernel/debug/netdevsim/netdevsim1/health
 RDEV_DL=faux/rdevsim1
 RDEV_DFS=/sys/kernel/debug/rdevsim/rdevsim1/health
 RDEV_CFG=/sys/kernel/config/rdevsim/1
+# A second rdevsim instance, whose reports allocate as netdevsim's do
+# (health/alloc_per_report): their ratio to netdevsim's is the cost of the
+# abstraction, where rdevsim's (short texts kept in the report, the buffer of
+# the recovered message reused) also counts the difference between designs.
+RALLOC_DL=faux/rdevsim2
+RALLOC_DFS=/sys/kernel/debug/rdevsim/rdevsim2/health
+RALLOC_CFG=/sys/kernel/config/rdevsim/2
 
 # Modules netdevsim needs that are modules in this kernel, loaded once for
 # good so that its load time is its own.
@@ -46,6 +65,11 @@ up() {
 		"$HB" load "$RDEVSIM_KO" "mkdir:$RDEV_CFG" "write:$RDEV_CFG/ports=1" \
 			"write:$RDEV_CFG/live=1"
 		;;
+	# rdevsim already loaded
+	rdevsim-alloc)
+		mkdir "$RALLOC_CFG" && echo 1 >"$RALLOC_CFG/ports" &&
+			echo 1 >"$RALLOC_CFG/live" && echo Y >"$RALLOC_DFS/alloc_per_report"
+		;;
 	esac
 }
 
@@ -53,58 +77,91 @@ down() {
 	case $1 in
 	netdevsim) echo 1 >/sys/bus/netdevsim/del_device && rmmod netdevsim ;;
 	rdevsim) rmdir "$RDEV_CFG" && rmmod rdevsim ;;
+	rdevsim-alloc) rmdir "$RALLOC_CFG" ;;
 	esac
 }
 
-dl() { case $1 in netdevsim) echo $NSIM_DL ;; *) echo $RDEV_DL ;; esac; }
-dfs() { case $1 in netdevsim) echo $NSIM_DFS ;; *) echo $RDEV_DFS ;; esac; }
+dl() {
+	case $1 in
+	netdevsim) echo $NSIM_DL ;;
+	rdevsim) echo $RDEV_DL ;;
+	rdevsim-alloc) echo $RALLOC_DL ;;
+	esac
+}
+dfs() {
+	case $1 in
+	netdevsim) echo $NSIM_DFS ;;
+	rdevsim) echo $RDEV_DFS ;;
+	rdevsim-alloc) echo $RALLOC_DFS ;;
+	esac
+}
 
 # The value of KEY in hbench's "key=value ..." line.
 field() { sed -n "s/.*\\<$1=\\([^ ]*\\).*/\\1/p"; }
 
-record() { echo "$1 $2 $3" >>"$RAW"; }
+# record WORKLOAD DRIVER FIGURE: only a figure (a time, so above zero) goes
+# into the medians.
+record() {
+	[[ $3 =~ ^[0-9]+(\.[0-9]+)?$ && $3 =~ [1-9] ]] ||
+		fail "$1 on $2: no figure ('$3')"
+	echo "$1 $2 $3" >>"$RAW"
+}
 
-# Both drivers, netdevsim first on odd runs, rdevsim first on even ones.
-order() { if [ $(($1 % 2)) = 1 ]; then echo netdevsim rdevsim; else echo rdevsim netdevsim; fi; }
+# order RUN DRIVER...: the drivers, the first of them moving to the end at
+# each run: with two, netdevsim first on odd runs, rdevsim on even ones.
+order() {
+	local run=$1
+	shift
+	local -a d=("$@")
+	local i n=${#d[@]}
+	for ((i = 0; i < n; i++)); do
+		echo "${d[(i + run - 1) % n]}"
+	done
+}
 
 # each_run WORKLOAD FIGURE: RUNS runs of both drivers, FIGURE printing the
 # figure of the driver it is given.
 each_run() {
-	local run d
+	local run d fig
 	for run in $(seq "$RUNS"); do
-		for d in $(order "$run"); do
-			record "$1" "$d" "$("$2" "$d")"
+		for d in $(order "$run" netdevsim rdevsim); do
+			fig=$("$2" "$d") || fail "$1 on $d, run $run"
+			record "$1" "$d" "$fig"
 		done
 	done
 }
 
-# each_pair WORKLOAD FIGURES: RUNS runs, FIGURES measuring both drivers in
-# one process, interleaved, and printing a figure per driver in the order
-# they are given, a line each.
-each_pair() {
-	local run a b figs
+# each_set WORKLOAD FIGURES DRIVER...: RUNS runs, FIGURES measuring the
+# drivers in one process, interleaved, and printing a figure per driver in
+# the order they are given, a line each.
+each_set() {
+	local w=$1 f=$2 run i figs
+	shift 2
+	local -a d
 	for run in $(seq "$RUNS"); do
-		read -r a b <<<"$(order "$run")"
-		figs=$("$2" "$a" "$b")
-		record "$1" "$a" "$(echo "$figs" | sed -n 1p)"
-		record "$1" "$b" "$(echo "$figs" | sed -n 2p)"
+		mapfile -t d < <(order "$run" "$@")
+		figs=$("$f" "${d[@]}") || fail "$w (${d[*]}), run $run"
+		for i in "${!d[@]}"; do
+			record "$w" "${d[i]}" "$(echo "$figs" | sed -n "$((i + 1))p")"
+		done
 	done
 }
 
 # Module load and instance creation (one port each), then teardown.
 load() {
-	local ms
-	ms=$(up "$1" | field ms)
-	down "$1"
-	echo "$ms"
+	local out
+	out=$(up "$1") || return 1
+	down "$1" || return 1
+	echo "$out" | field ms
 }
 
+# hbench fails (with a message of its own) when a write fails.
 reports() {
-	local out
-	out=$("$HB" report "$REPORTS" "$ROUNDS" "$(dfs "$1")/break_health" \
-		"$(dfs "$2")/break_health")
-	echo "$out" | grep -qv 'errors=0$' && echo "bench: failed reports: $out" >&2
-	echo "$out" | field median_us
+	local d files=()
+	for d in "$@"; do
+		files+=("$(dfs "$d")/break_health")
+	done
+	"$HB" report "$REPORTS" "$ROUNDS" "${files[@]}" | field median_us
 }
 
 diagnose() { "$HB" diagnose dummy "$DIAGNOSES" "$(dl "$1")" "$(dl "$2")" | field median_us; }
@@ -115,27 +172,28 @@ dump() { "$HB" dump dummy "$DUMPS" "$(dl "$1")" "$(dl "$2")" | field median_ms; 
 health() {
 	each_run load_ms load
 
-	for d in netdevsim rdevsim; do
-		up "$d" >/dev/null
-		# The same start for both: no graceful period, nothing stored.
+	for d in netdevsim rdevsim rdevsim-alloc; do
+		up "$d" >/dev/null || fail "$d: no instance"
+		# The same start for all: no graceful period, nothing stored.
 		devlink health set "$(dl "$d")" reporter dummy grace_period 0
 	done
 
 	for recover in true false; do
-		for d in netdevsim rdevsim; do
+		for d in netdevsim rdevsim rdevsim-alloc; do
 			devlink health set "$(dl "$d")" reporter dummy auto_recover $recover
 		done
-		each_pair "report_us_auto_recover_$recover" reports
+		each_set "report_us_auto_recover_$recover" reports \
+			netdevsim rdevsim rdevsim-alloc
 	done
 
-	each_pair diagnose_us diagnose
+	each_set diagnose_us diagnose netdevsim rdevsim
 
 	for d in netdevsim rdevsim; do
 		echo $((1 << 20)) >"$(dfs "$d")/binary_len"
 	done
-	each_pair dump_1mib_ms dump
+	each_set dump_1mib_ms dump netdevsim rdevsim
 
-	for d in netdevsim rdevsim; do
+	for d in rdevsim-alloc netdevsim rdevsim; do
 		down "$d"
 	done
 }
@@ -193,16 +251,19 @@ tcp() {
 	nic_down "$1"
 	bps=$(echo "$out" | jq '.end.sum_received.bits_per_second' 2>/dev/null)
 	case $bps in
-	'' | null | 0) echo "bench: $1: iperf3 failed: ${out:0:300}" >&2; echo nan ;;
+	'' | null | 0)
+		echo "bench: $1: iperf3 failed: ${out:0:300}" >&2
+		return 1
+		;;
 	*) awk -v b="$bps" 'BEGIN { printf "%.3f", 8 * 1073741824 / b }' ;;
 	esac
 }
 
-nic_order() { if [ $(($1 % 2)) = 1 ]; then echo e1000 re1000; else echo re1000 e1000; fi; }
 if [ "$ONLY" != health ]; then
 	for run in $(seq "$RUNS"); do
-		for d in $(nic_order "$run"); do
-			record tcp_s_per_gib "$d" "$(tcp "$d")"
+		for d in $(order "$run" e1000 re1000); do
+			fig=$(tcp "$d") || fail "tcp_s_per_gib on $d, run $run"
+			record tcp_s_per_gib "$d" "$fig"
 		done
 	done
 fi
@@ -254,7 +315,11 @@ fault_ms() {
 		if (ts - prev > gap) { gap = ts - prev; back = ts }
 		prev = ts
 	}
-	END { if (back) printf "%.1f", (back - t0) * 1000; else print "nan" }' "$log"
+	END {
+		if (back) { printf "%.1f", (back - t0) * 1000; exit }
+		print "bench: no reply after the injection" > "/dev/stderr"
+		exit 1
+	}' "$log"
 }
 
 # CPU time of the health watchdog per second, interfaces up and idle: the
@@ -285,7 +350,11 @@ poll_us_per_s() {
 			sum += stamp("workqueue_execute_end:") - start[w]; n++; delete start[w]
 		}
 	}
-	END { if (n) printf "%.1f", sum * 1e6 / s; else print "nan" }' $tr/trace
+	END {
+		if (n) { printf "%.1f", sum * 1e6 / s; exit }
+		print "bench: no run of the health watchdog traced" > "/dev/stderr"
+		exit 1
+	}' $tr/trace || return 1
 	rmdir $tr
 }
 
@@ -295,10 +364,12 @@ if [ "$ONLY" != health ]; then
 	devlink health set "pci/$(bench1_bdf)" reporter hw grace_period 0
 	for run in $(seq "$RUNS"); do
 		for fault in tx_stall bus_master mem_decode; do
-			record "recover_${fault}_ms" re1000 "$(fault_ms $fault)"
+			fig=$(fault_ms $fault) || fail "recover_${fault}_ms, run $run"
+			record "recover_${fault}_ms" re1000 "$fig"
 		done
 	done
-	record health_poll_us_per_s re1000 "$(poll_us_per_s)"
+	fig=$(poll_us_per_s) || fail health_poll_us_per_s
+	record health_poll_us_per_s re1000 "$fig"
 	nic_down re1000
 fi
 
