@@ -20,7 +20,7 @@ use kernel::{
     time::Delta,
 };
 
-use crate::{nic::Nic, regs::*};
+use crate::{nic::Nic, regs::*, ring::TxRing};
 
 /// Descriptors dumped around the device's head: two before, the head, two after.
 const DESCS_AROUND_HEAD: usize = 5;
@@ -43,10 +43,16 @@ pub(crate) struct TxRingState {
 }
 
 impl TxRingState {
-    /// The state of `nic`'s transmit ring now; `None` if the device is gone.
-    pub(crate) fn read(nic: &Nic) -> Option<Self> {
+    /// The state of `dev`'s transmit ring now; `None` if the device is gone. Process context.
+    pub(crate) fn read(dev: &Device<Nic>) -> Option<Self> {
+        // Under the transmit lock, as the ring moves with every packet.
+        dev.with_tx_lock(|tx| Self::read_locked(&dev.data(), tx))
+            .ok()
+            .flatten()
+    }
+
+    fn read_locked(nic: &Nic, tx: &TxRing) -> Option<Self> {
         let hw = nic.hw();
-        let tx = nic.tx();
         let head = hw.read(TDH)?;
         let mut descs = [(0, 0, 0); DESCS_AROUND_HEAD];
         for (n, d) in descs.iter_mut().enumerate() {
@@ -173,7 +179,7 @@ impl ReporterOps for TxReporter {
                 .put_object(c"ring", |o| stall.ring.put(o))?;
             }
             None => {
-                let ring = TxRingState::read(&self.netdev.data()).ok_or(ENODEV)?;
+                let ring = TxRingState::read(&self.netdev).ok_or(ENODEV)?;
                 fmsg.put_object(c"ring", |o| ring.put(o))?;
             }
         }
@@ -194,7 +200,7 @@ impl ReporterOps for TxReporter {
             .put_u64(c"tx_timeouts", c.tx_timeouts)
             .put_u64(c"tx_resets", c.tx_resets)
             .put_u64(c"tx_dropped", c.tx_dropped);
-        let ring = TxRingState::read(&nic).ok_or(ENODEV)?;
+        let ring = TxRingState::read(&self.netdev).ok_or(ENODEV)?;
         fmsg.put_u32(c"head", ring.head)
             .put_u32(c"tail", ring.tail)
             .put_u32(c"pending", ring.pending)

@@ -5,16 +5,16 @@
 use kernel::{
     device, irq,
     net::{
-        dev::{self, Device, Duplex, LinkMode, LinkSettings, RxFilter, Stats64},
+        dev::{self, Device, Duplex, LinkMode, LinkSettings, RxFilter, Stats64, TxLocked, TxQueue},
         napi::{Napi, Poll},
         skbuff::{ChecksumRequest, DmaDevice, SkBuff, MAX_FRAGS},
     },
-    netdev_info, netdev_warn, new_mutex, new_spinlock_irq,
+    netdev_info, netdev_warn, new_mutex, new_spinlock_bh,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
-        Mutex, SpinLockIrq, SpinLockIrqGuard,
+        Mutex, SpinLockBh,
     },
 };
 
@@ -35,7 +35,7 @@ const TX_STOP_THRESHOLD: usize = MAX_FRAGS + 7;
 const TX_WAKE_THRESHOLD: usize = 32;
 
 /// Software counters, read by `get_stats64`: the receive ones written under the receive
-/// ring's lock, the transmit ones under the transmit ring's.
+/// ring's lock, the transmit ones under the device's transmit lock.
 struct Counters {
     rx_packets: Counter,
     rx_bytes: Counter,
@@ -124,18 +124,18 @@ pub(crate) struct Nic {
     dma: DmaDevice,
     #[pin]
     napi: Napi,
-    /// Taken by `start_xmit` and the poll (bottom halves disabled) and by `open` and `stop`
-    /// (process context): interrupts are disabled while it is held, so that the poll never
-    /// interrupts a holder on its CPU.
+    /// Under the device's transmit lock, which the stack holds around `start_xmit`; the poll,
+    /// `open`, `stop` and recoveries take it. No lock of the driver's is on the transmit path,
+    /// which netpoll enters with interrupts disabled, from any context.
+    tx: TxLocked<TxRing>,
+    /// Taken by the poll (a softirq) and by `open`, `stop` and recoveries (process context).
+    /// The interrupt handler never touches it.
     #[pin]
-    tx: SpinLockIrq<TxRing>,
-    /// Taken by the poll, and by `open` and `stop`, as `tx`.
+    rx: SpinLockBh<RxRing>,
+    /// Taken by `set_rx_mode` (bottom halves disabled) and where reception starts or stops:
+    /// the stack's filter is never written to a stopped receive unit.
     #[pin]
-    rx: SpinLockIrq<RxRing>,
-    /// Taken by `set_rx_mode` (any context, bottom halves disabled) and where reception starts
-    /// or stops: the stack's filter is never written to a stopped receive unit.
-    #[pin]
-    filter: SpinLockIrq<Filter>,
+    filter: SpinLockBh<Filter>,
     /// The interface runs: the poll may wake the queue and unmask the interrupts. Cleared
     /// first when the interface goes down or its transmit ring is reset, set last when it runs
     /// again.
@@ -173,9 +173,9 @@ impl Nic {
                 hw,
                 dma,
                 napi <- Napi::new(),
-                tx <- new_spinlock_irq!(tx, "re1000::tx"),
-                rx <- new_spinlock_irq!(rx, "re1000::rx"),
-                filter <- new_spinlock_irq!(
+                tx: TxLocked::new(tx),
+                rx <- new_spinlock_bh!(rx, "re1000::rx"),
+                filter <- new_spinlock_bh!(
                     Filter {
                         running: false,
                         rctl: 0,
@@ -204,11 +204,6 @@ impl Nic {
 
     pub(crate) fn hw(&self) -> &Hw {
         &self.hw
-    }
-
-    /// The transmit ring, locked.
-    pub(crate) fn tx(&self) -> SpinLockIrqGuard<'_, TxRing> {
-        self.tx.lock()
     }
 
     pub(crate) fn state(&self) -> &Mutex<State> {
@@ -278,7 +273,7 @@ impl Nic {
     fn bring_up(&self, dev: &Device<Self>) -> Result {
         let mac = dev.mac_address();
         self.hw.set_mac_address(&mac).ok_or(ENODEV)?;
-        self.start_tx().ok_or(ENODEV)?;
+        self.start_tx(dev).ok_or(ENODEV)?;
         self.start_rx(dev).ok_or(ENODEV)?;
         self.link_changed.store(true, Relaxed);
         self.running.store(true, Relaxed);
@@ -303,7 +298,10 @@ impl Nic {
     /// then the device stopped and reset, then the rings emptied.
     fn bring_down(&self, dev: &Device<Self>) {
         self.running.store(false, Relaxed);
-        dev.tx_disable();
+        // Process context, not under the transmit lock: never refused.
+        if let Err(e) = dev.tx_disable() {
+            netdev_warn!(dev, "transmissions not disabled: {:?}\n", e);
+        }
         // A poll in progress would unmask the interrupts again: it is over before they are
         // masked.
         self.napi.disable();
@@ -319,16 +317,21 @@ impl Nic {
     }
 
     /// Empties the transmit ring of a device that no longer transmits, and forgets what the
-    /// queue limits accounted for it, under the ring's lock; the packets in it are counted as
-    /// dropped if `count` (a ring reset of a running interface).
+    /// queue limits accounted for it, under the transmit lock; the packets in it are counted
+    /// as dropped if `count` (a ring reset of a running interface).
     fn clear_tx(&self, dev: &Device<Self>, count: bool) {
-        let mut tx = self.tx.lock();
-        if count {
-            self.counters.tx_dropped.add(tx.pending_packets());
+        // Process context, from `stop` or a recovery: never refused.
+        let cleared = dev.with_tx_lock(|tx| {
+            if count {
+                self.counters.tx_dropped.add(tx.pending_packets());
+            }
+            let _ = tx.clear();
+            // Under the lock: no packet is accounted between the two.
+            tx.reset_queue();
+        });
+        if let Err(e) = cleared {
+            netdev_warn!(dev, "transmit ring not cleared: {:?}\n", e);
         }
-        let _ = tx.clear();
-        // Under the lock: no packet is accounted between the two.
-        dev.tx_reset();
     }
 
     /// Stops the device for good, as the driver is unbound: no recovery, `open` or poll starts
@@ -363,13 +366,13 @@ impl Nic {
         }
         self.running.store(false, Relaxed);
         // No transmission in progress, none starts, and no poll cleans the ring meanwhile.
-        dev.tx_disable();
+        dev.tx_disable()?;
         self.napi.disable();
         self.hw.write(TCTL, TCTL_PSP).ok_or(ENODEV)?;
         self.hw.read(STATUS).ok_or(ENODEV)?;
         self.clear_tx(dev, true);
         self.counters.tx_resets.add(1, Relaxed);
-        let started = self.start_tx();
+        let started = self.start_tx(dev);
         self.running.store(started.is_some(), Relaxed);
         self.napi.enable();
         started.ok_or(ENODEV)?;
@@ -403,10 +406,10 @@ impl Nic {
     }
 
     /// Programs the transmit unit with the (empty) ring.
-    fn start_tx(&self) -> Option<()> {
-        let tx = self.tx.lock();
+    fn start_tx(&self, dev: &Device<Self>) -> Option<()> {
+        let ring = dev.with_tx_lock(|tx| tx.dma_address()).ok()?;
         let hw = &self.hw;
-        hw.set_ring(TDBAL, tx.dma_address())?;
+        hw.set_ring(TDBAL, ring)?;
         hw.write(TIPG, TIPG_COPPER)?;
         hw.write(TIDV, 0)?;
         hw.write(TADV, 0)?;
@@ -501,16 +504,24 @@ impl Nic {
     }
 
     /// Frees the buffers of sent packets, and wakes the queue if it was stopped for room.
-    fn clean_tx(&self, dev: &Device<Self>) {
-        let mut tx = self.tx.lock();
-        let Ok(done) = tx.clean() else {
+    fn clean_tx(&self, dev: &Device<Self>, poll: &mut Poll<'_>) {
+        // Busy only under netpoll, which only tries the lock: its next poll cleans.
+        let Ok(mut tx) = poll.tx_lock(dev) else {
+            return;
+        };
+        let consumer = tx.consumer();
+        let Ok(done) = tx.clean(|skb| consumer.consume(skb)) else {
             return;
         };
         self.counters.tx_packets.add(done.packets);
         self.counters.tx_bytes.add(done.bytes);
         self.moderation.sent(done.packets, done.bytes);
-        if done.buffers > 0 {
-            dev.tx_completed(done.buffers, done.buffer_bytes);
+        if done.buffers > 0 && tx.completed(done.buffers, done.buffer_bytes).is_err() {
+            netdev_warn!(
+                dev,
+                "{} bytes completed, more than in flight\n",
+                done.buffer_bytes
+            );
         }
         if dev.queue_stopped()
             && dev.carrier_ok()
@@ -523,8 +534,8 @@ impl Nic {
 
     /// Hands up to `budget` received frames to the stack; returns how many.
     ///
-    /// Frames are taken off the ring in batches and handed up without the lock, which is held
-    /// with interrupts disabled while the stack wants them enabled.
+    /// Frames are taken off the ring in batches and handed up without the lock, which the stack
+    /// may want when it answers one at once.
     fn clean_rx(&self, poll: &Poll<'_>, budget: u32) -> u32 {
         const BATCH: usize = 16;
         let mut work = 0;
@@ -591,11 +602,21 @@ impl dev::Operations for Nic {
         Ok(())
     }
 
-    fn start_xmit(&self, dev: &Device<Self>, mut skb: SkBuff) -> dev::TxResult {
+    type TxData = TxRing;
+
+    fn tx_data(&self) -> &TxLocked<TxRing> {
+        &self.tx
+    }
+
+    fn start_xmit(
+        &self,
+        dev: &Device<Self>,
+        tx: &mut TxQueue<'_, TxRing>,
+        mut skb: SkBuff,
+    ) -> dev::TxResult {
         let request = skb.checksum_request();
         let context = skb.is_gso() || request.is_some();
         let needed = TxRing::needed(skb.pieces(), context);
-        let mut tx = self.tx.lock();
         // Checked before the headers are touched for an offload: a packet given back is sent
         // again as it came. The device is told of packets that earlier calls left for a batch.
         if tx.unused() < needed {
@@ -615,17 +636,17 @@ impl dev::Operations for Nic {
         if tx.unused() < TX_STOP_THRESHOLD {
             dev.stop_queue();
         }
-        if queued.is_none() || dev.tx_sent(len) {
+        if queued.is_none() || tx.sent(len) {
             self.hw.write(TDT, tx.tail());
         }
         Ok(())
     }
 
-    fn poll(&self, dev: &Device<Self>, poll: &Poll<'_>, budget: u32) -> u32 {
+    fn poll(&self, dev: &Device<Self>, poll: &mut Poll<'_>, budget: u32) -> u32 {
         if self.link_changed.xchg(false, Relaxed) {
             self.update_link(dev);
         }
-        self.clean_tx(dev);
+        self.clean_tx(dev, poll);
         self.clean_rx(poll, budget)
     }
 
@@ -679,12 +700,14 @@ impl dev::Operations for Nic {
         self.counters.tx_timeouts.add(1, Relaxed);
         // Reported by the health watchdog, as reporting sleeps and this runs in a timer.
         self.tx_timed_out.store(true, Relaxed);
-        let pending = self.tx.lock().pending();
+        // As the device sees the ring: the transmit lock is not to be taken here.
+        let (head, tail) = (self.hw.read(TDH), self.hw.read(TDT));
         netdev_warn!(
             dev,
-            "transmit queue {} timed out, {} descriptors pending\n",
+            "transmit queue {} timed out, head {}, tail {}\n",
             queue,
-            pending
+            head.unwrap_or(u32::MAX),
+            tail.unwrap_or(u32::MAX)
         );
     }
 

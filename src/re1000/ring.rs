@@ -296,8 +296,8 @@ impl TxRing {
         Ok(i as u32)
     }
 
-    /// Frees the buffers of the packets the device sent.
-    pub(crate) fn clean(&mut self) -> Result<Done> {
+    /// Gives the buffers of the packets the device sent to `consume`.
+    pub(crate) fn clean(&mut self, mut consume: impl FnMut(SkBuff)) -> Result<Done> {
         let ring = &mut self.ring;
         let mut done = Done::default();
         while ring.next_to_clean != ring.next_to_use {
@@ -318,7 +318,7 @@ impl TxRing {
                     done.buffer_bytes += packet.buf.skb().len();
                     // The device is gone if this fails: the buffer stays with it.
                     if let Ok(skb) = packet.buf.unmap() {
-                        skb.consume();
+                        consume(skb);
                     }
                 }
                 ring.write_desc(i, 0, 0)?;

@@ -179,7 +179,7 @@ impl Watchdog {
         if !up {
             return;
         }
-        let Some(ring) = TxRingState::read(&nic) else {
+        let Some(ring) = TxRingState::read(&self.netdev) else {
             return;
         };
         let resets = nic.health_counters().tx_resets;

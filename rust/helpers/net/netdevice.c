@@ -35,6 +35,26 @@ __rust_helper void rust_helper_netif_tx_disable(struct net_device *dev)
 	netif_tx_disable(dev);
 }
 
+__rust_helper void rust_helper___netif_tx_lock(struct netdev_queue *txq, int cpu)
+{
+	__netif_tx_lock(txq, cpu);
+}
+
+__rust_helper void rust_helper___netif_tx_unlock(struct netdev_queue *txq)
+{
+	__netif_tx_unlock(txq);
+}
+
+__rust_helper bool rust_helper___netif_tx_trylock(struct netdev_queue *txq)
+{
+	return __netif_tx_trylock(txq);
+}
+
+__rust_helper bool rust_helper_netif_tx_owned(struct netdev_queue *txq, unsigned int cpu)
+{
+	return netif_tx_owned(txq, cpu);
+}
+
 __rust_helper void rust_helper_netif_wake_queue(struct net_device *dev)
 {
 	netif_wake_queue(dev);
@@ -57,15 +77,15 @@ __rust_helper bool rust_helper___netdev_tx_sent_queue(struct netdev_queue *dev_q
 	return __netdev_tx_sent_queue(dev_queue, bytes, xmit_more);
 }
 
-__rust_helper void rust_helper_netdev_completed_queue(struct net_device *dev,
-						      unsigned int pkts, unsigned int bytes)
+__rust_helper void rust_helper_netdev_tx_completed_queue(struct netdev_queue *dev_queue,
+							 unsigned int pkts, unsigned int bytes)
 {
-	netdev_completed_queue(dev, pkts, bytes);
+	netdev_tx_completed_queue(dev_queue, pkts, bytes);
 }
 
-__rust_helper void rust_helper_netdev_reset_queue(struct net_device *dev)
+__rust_helper void rust_helper_netdev_tx_reset_queue(struct netdev_queue *q)
 {
-	netdev_reset_queue(dev);
+	netdev_tx_reset_queue(q);
 }
 
 __rust_helper bool rust_helper_netif_queue_stopped(const struct net_device *dev)

@@ -29,6 +29,9 @@ use core::{
     ptr::{self, NonNull},
 };
 
+mod tx_lock;
+pub use tx_lock::{Consumer, TxGuard, TxLocked, TxQueue};
+
 /// The length of an Ethernet (MAC) address.
 pub const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
 
@@ -83,12 +86,28 @@ pub trait Operations: Sized + Send + Sync + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
+    /// What the transmit path works on (a transmit ring), protected by the device's transmit
+    /// lock: see [`TxLocked`].
+    type TxData: Send;
+
+    /// The driver's [`TxLocked`] data, a field of `self`. A device whose data does not hold it
+    /// is refused at allocation with [`EINVAL`].
+    fn tx_data(&self) -> &TxLocked<Self::TxData>;
+
     /// Transmits `skb`, or gives it back with `Err` if there is no room, in which case the
     /// stack queues it again; a driver stops its queue before it runs out of room, so that
-    /// this does not happen.
+    /// this does not happen. `tx` is the transmit queue, locked: the driver's [`TxLocked`]
+    /// data and the byte queue limits.
     ///
-    /// Runs with bottom halves disabled, serialised with itself by the queue's lock.
-    fn start_xmit(&self, dev: &Device<Self>, skb: SkBuff) -> TxResult;
+    /// Runs with bottom halves disabled (or, from netpoll, interrupts disabled), with the
+    /// device's transmit lock held: serialised with itself and with the holders of
+    /// [`Device::with_tx_lock`] and [`Poll::tx_lock`].
+    fn start_xmit(
+        &self,
+        dev: &Device<Self>,
+        tx: &mut TxQueue<'_, Self::TxData>,
+        skb: SkBuff,
+    ) -> TxResult;
 
     /// Fills the device's counters (`ip -s link`). Runs in any context, concurrently with
     /// everything else.
@@ -98,7 +117,8 @@ pub trait Operations: Sized + Send + Sync + 'static {
 
     /// Called by the stack's watchdog when the transmit queue `queue` stayed stopped for
     /// longer than the watchdog timeout. Runs in softirq context, with the device's global
-    /// transmit lock held (`netif_tx_lock()`): a reset is left to a work item.
+    /// transmit lock held (`netif_tx_lock()`): a reset is left to a work item, and the transmit
+    /// lock is not taken ([`Device::with_tx_lock`] refuses).
     fn tx_timeout(&self, _dev: &Device<Self>, _queue: u32) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -115,7 +135,7 @@ pub trait Operations: Sized + Send + Sync + 'static {
     /// [`Operations::poll_complete`]. Runs in softirq context.
     ///
     /// [`napi`]: crate::net::napi
-    fn poll(&self, _dev: &Device<Self>, _poll: &Poll<'_>, _budget: u32) -> u32 {
+    fn poll(&self, _dev: &Device<Self>, _poll: &mut Poll<'_>, _budget: u32) -> u32 {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -446,14 +466,21 @@ impl<T> Device<T> {
     /// ([`Operations::start_xmit`]) to end (`netif_tx_disable()`): before the transmit ring is
     /// reset or freed.
     ///
-    /// Process context only, with bottom halves and interrupts enabled: it takes the queue's
-    /// lock with bottom halves disabled. Never from [`Operations::start_xmit`] or
-    /// [`Operations::tx_timeout`], whose callers hold that lock (or the device's global
-    /// transmit lock): that deadlocks. A driver resets from a work item, or a devlink
-    /// recovery, instead.
-    pub fn tx_disable(&self) {
-        // SAFETY: By the type invariant, the device is valid.
+    /// Process context only, with bottom halves and interrupts enabled: it takes the device's
+    /// transmit locks with bottom halves disabled. Refused with [`EDEADLK`] elsewhere, where
+    /// this CPU may hold one of them already ([`Operations::start_xmit`],
+    /// [`Operations::tx_timeout`], whose caller holds the global one,
+    /// [`Device::with_tx_lock`], a poll) or may not take them (a hard interrupt handler,
+    /// interrupts disabled). A driver resets from a work item, or a devlink recovery, instead.
+    pub fn tx_disable(&self) -> Result {
+        if !tx_lock::bh_enabled_task() {
+            return Err(EDEADLK);
+        }
+        // SAFETY: By the type invariant, the device is valid. This runs in process context with
+        // bottom halves and interrupts enabled (checked above), so this CPU holds none of the
+        // device's transmit locks: their holders run with bottom halves or interrupts disabled.
         unsafe { bindings::netif_tx_disable(self.as_raw()) };
+        Ok(())
     }
 
     /// Stops the stack from transmitting, e.g. when the transmit ring is full.
@@ -478,43 +505,6 @@ impl<T> Device<T> {
     pub fn queue_stopped(&self) -> bool {
         // SAFETY: By the type invariant, the device is valid.
         unsafe { bindings::netif_queue_stopped(self.as_raw()) }
-    }
-
-    /// Accounts a packet of `bytes` (its [`SkBuff::len`]) handed to the device, for the byte
-    /// queue limits that keep the device's queue short; called from
-    /// [`Operations::start_xmit`], under the transmit lock.
-    ///
-    /// Returns whether the driver tells the device now: not while the stack has more packets
-    /// right behind this one and the queue runs, so that the device is told once per batch.
-    /// Every packet accounted is reported with [`Device::tx_completed`] once sent, or forgotten
-    /// with [`Device::tx_reset`].
-    pub fn tx_sent(&self, bytes: u32) -> bool {
-        // SAFETY: By the type invariant, the device is valid; it has one transmit queue.
-        unsafe {
-            let queue = bindings::netdev_get_tx_queue(self.as_raw(), 0);
-            bindings::__netdev_tx_sent_queue(queue, bytes, bindings::netdev_xmit_more())
-        }
-    }
-
-    /// Reports `packets` of `bytes` in all, as accounted with [`Device::tx_sent`], that the
-    /// device sent; the stack may then restart a queue the limits stopped.
-    ///
-    /// Before the device is registered, this does nothing: there is no queue discipline to
-    /// restart, and resetting the limits would race with a registration completing.
-    pub fn tx_completed(&self, packets: u32, bytes: u32) {
-        if !self.has_qdisc() {
-            return;
-        }
-        // SAFETY: By the type invariant, the device is valid; its queue has a queue discipline
-        // (checked above), which it keeps.
-        unsafe { bindings::netdev_completed_queue(self.as_raw(), packets, bytes) };
-    }
-
-    /// Forgets what [`Device::tx_sent`] accounted, for a transmit ring emptied without
-    /// completions (the device stopped or was reset).
-    pub fn tx_reset(&self) {
-        // SAFETY: By the type invariant, the device is valid.
-        unsafe { bindings::netdev_reset_queue(self.as_raw()) };
     }
 }
 
@@ -763,7 +753,7 @@ impl<T> NewDevice<T> {
 /// ```
 /// use kernel::{
 ///     c_str, device, faux,
-///     net::dev::{self, Device, Registration},
+///     net::dev::{self, Device, Registration, TxLocked, TxQueue},
 ///     net::skbuff::SkBuff,
 ///     prelude::*,
 ///     sync::{aref::ARef, atomic::{Atomic, Relaxed}},
@@ -771,13 +761,24 @@ impl<T> NewDevice<T> {
 ///
 /// struct Sink {
 ///     dropped: Atomic<u64>,
+///     tx: TxLocked<()>,
 /// }
 ///
 /// #[vtable]
 /// impl dev::Operations for Sink {
 ///     const DRIVER: &'static CStr = c_str!("sink");
+///     type TxData = ();
 ///
-///     fn start_xmit(&self, _dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+///     fn tx_data(&self) -> &TxLocked<()> {
+///         &self.tx
+///     }
+///
+///     fn start_xmit(
+///         &self,
+///         _dev: &Device<Self>,
+///         _tx: &mut TxQueue<'_, ()>,
+///         skb: SkBuff,
+///     ) -> dev::TxResult {
 ///         self.dropped.fetch_add(1, Relaxed);
 ///         drop(skb);
 ///         Ok(())
@@ -788,7 +789,7 @@ impl<T> NewDevice<T> {
 /// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
 /// let reg = Registration::<Sink>::new(parent, |new| {
 ///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 1])?;
-///     Ok(Sink { dropped: Atomic::new(0) })
+///     Ok(Sink { dropped: Atomic::new(0), tx: TxLocked::new(()) })
 /// })?;
 /// let netdev = reg.device();
 /// assert_eq!(netdev.mac_address(), [0x02, 0, 0, 0, 0, 1]);
@@ -806,7 +807,7 @@ impl<T> NewDevice<T> {
 /// // A broadcast address is refused.
 /// let bad = Registration::<Sink>::new(parent, |new| {
 ///     new.set_mac_address(&[0xff; 6])?;
-///     Ok(Sink { dropped: Atomic::new(0) })
+///     Ok(Sink { dropped: Atomic::new(0), tx: TxLocked::new(()) })
 /// });
 /// assert_eq!(bad.err(), Some(EADDRNOTAVAIL));
 /// # Ok::<(), Error>(())
@@ -872,18 +873,30 @@ impl<T: Operations> Registration<T> {
     ///     c_str, device, devlink,
     ///     devlink::port::{Flavour, Port},
     ///     faux,
-    ///     net::dev::{self, Device, Registration},
+    ///     net::dev::{self, Device, Registration, TxLocked, TxQueue},
     ///     net::skbuff::SkBuff,
     ///     prelude::*,
     /// };
     ///
-    /// struct Nic;
+    /// struct Nic {
+    ///     tx: TxLocked<()>,
+    /// }
     ///
     /// #[vtable]
     /// impl dev::Operations for Nic {
     ///     const DRIVER: &'static CStr = c_str!("nic");
+    ///     type TxData = ();
     ///
-    ///     fn start_xmit(&self, _dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+    ///     fn tx_data(&self) -> &TxLocked<()> {
+    ///         &self.tx
+    ///     }
+    ///
+    ///     fn start_xmit(
+    ///         &self,
+    ///         _dev: &Device<Self>,
+    ///         _tx: &mut TxQueue<'_, ()>,
+    ///         skb: SkBuff,
+    ///     ) -> dev::TxResult {
     ///         drop(skb);
     ///         Ok(())
     ///     }
@@ -901,7 +914,7 @@ impl<T: Operations> Registration<T> {
     /// let port = Port::new(&dl, 0, Flavour::Physical { number: 0 })?;
     /// let netdev = Registration::<Nic>::new_on_port(parent, &port, |new| {
     ///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 2])?;
-    ///     Ok(Nic)
+    ///     Ok(Nic { tx: TxLocked::new(()) })
     /// })?;
     ///
     /// // The device keeps the port: its index stays taken after the port is dropped ...
@@ -1005,19 +1018,31 @@ impl<T: Operations, X> Drop for Registration<T, X> {
 /// ```
 /// use kernel::{
 ///     c_str, device, faux,
-///     net::dev::{self, Device, Unregistered},
+///     net::dev::{self, Device, TxLocked, TxQueue, Unregistered},
 ///     net::skbuff::SkBuff,
 ///     prelude::*,
 ///     sync::aref::ARef,
 /// };
 ///
-/// struct Quiet;
+/// struct Quiet {
+///     tx: TxLocked<()>,
+/// }
 ///
 /// #[vtable]
 /// impl dev::Operations for Quiet {
 ///     const DRIVER: &'static CStr = c_str!("quiet");
+///     type TxData = ();
 ///
-///     fn start_xmit(&self, _dev: &Device<Self>, skb: SkBuff) -> dev::TxResult {
+///     fn tx_data(&self) -> &TxLocked<()> {
+///         &self.tx
+///     }
+///
+///     fn start_xmit(
+///         &self,
+///         _dev: &Device<Self>,
+///         _tx: &mut TxQueue<'_, ()>,
+///         skb: SkBuff,
+///     ) -> dev::TxResult {
 ///         drop(skb);
 ///         Ok(())
 ///     }
@@ -1030,7 +1055,7 @@ impl<T: Operations, X> Drop for Registration<T, X> {
 /// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
 /// let new = Unregistered::<Quiet>::new(parent, |new| {
 ///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 3])?;
-///     Ok(Quiet)
+///     Ok(Quiet { tx: TxLocked::new(()) })
 /// })?;
 ///
 /// // Before registration: no receive buffer, and a stopped queue wakes without scheduling.
@@ -1048,7 +1073,7 @@ impl<T: Operations, X> Drop for Registration<T, X> {
 /// drop(reg);
 ///
 /// // Not registered: freed on drop.
-/// let new = Unregistered::<Quiet>::new(parent, |_| Ok(Quiet))?;
+/// let new = Unregistered::<Quiet>::new(parent, |_| Ok(Quiet { tx: TxLocked::new(()) }))?;
 /// drop(new);
 /// # Ok::<(), Error>(())
 /// ```
@@ -1157,6 +1182,16 @@ impl<T: Operations> Unregistered<T> {
         if let Err(e) = unsafe { pin_init::raw_try_init(data, init) } {
             free(dev);
             return Err(e.into());
+        }
+        // SAFETY: `raw` is valid, and its private area holds an initialised `T` (above).
+        if unsafe { Device::<T>::from_raw(raw) }
+            .tx_data_ptr()
+            .is_none()
+        {
+            // SAFETY: `data` was initialised above and the stack never saw it.
+            unsafe { ptr::drop_in_place(data) };
+            free(dev);
+            return Err(EINVAL);
         }
         if T::HAS_NAPI {
             // SAFETY: `data` was initialised above; nobody else uses it yet.
@@ -1341,17 +1376,41 @@ impl<T: Operations> OpsTable<T> {
     ) -> bindings::netdev_tx_t {
         // SAFETY: As in `open`.
         let (data, dev) = unsafe { Self::get(dev) };
-        let Some(skb) = NonNull::new(skb) else {
+        let Some(given) = NonNull::new(skb) else {
             return bindings::netdev_tx_NETDEV_TX_OK;
         };
         // SAFETY: The stack hands over the buffer; with `NETDEV_TX_BUSY` it takes it back.
-        let skb = unsafe { SkBuff::from_raw(skb) };
-        match T::start_xmit(data, dev, skb) {
+        let skb = unsafe { SkBuff::from_raw(given) };
+        // SAFETY: The device is registered; the stack is calling its `ndo_start_xmit`.
+        let Some(lock) = (unsafe { tx_lock::XmitLock::get(dev) }) else {
+            // Busy, for a caller that does not hold the lock (and ignores the answer).
+            drop(skb);
+            return bindings::netdev_tx_NETDEV_TX_OK;
+        };
+        // SAFETY: The device is registered with `T`'s operations; `lock` is its queue's.
+        let Some(mut tx) = (unsafe { tx_lock::xmit_queue(dev, &lock) }) else {
+            // Not in the private area: refused at allocation, so `tx_data` changed its answer.
+            static WARNED: crate::sync::atomic::Atomic<bool> =
+                crate::sync::atomic::Atomic::new(false);
+            if !WARNED.xchg(true, crate::sync::atomic::Relaxed) {
+                crate::netdev_warn!(dev, "transmit data not in the device's private area\n");
+            }
+            drop(skb);
+            return bindings::netdev_tx_NETDEV_TX_OK;
+        };
+        match T::start_xmit(data, dev, &mut tx, skb) {
             Ok(()) => bindings::netdev_tx_NETDEV_TX_OK,
-            Err(skb) => {
-                // The stack owns it again.
+            // The stack takes back the buffer it gave, and requeues it; a caller this call took
+            // the lock for does not, and the buffer is dropped.
+            Err(skb) if skb.as_raw() == given.as_ptr() && !lock.taken() => {
                 skb.into_raw();
                 bindings::netdev_tx_NETDEV_TX_BUSY
+            }
+            // Another buffer than the one given: the driver kept that one, and the stack must
+            // not requeue it.
+            Err(skb) => {
+                drop(skb);
+                bindings::netdev_tx_NETDEV_TX_OK
             }
         }
     }

@@ -49,7 +49,8 @@ use core::{marker::PhantomData, ptr::NonNull};
 /// ```
 /// use kernel::{
 ///     c_str, device, faux,
-///     net::{dev::{self, Device, Registration}, napi::{Napi, Poll}, skbuff::SkBuff},
+///     net::dev::{self, Device, Registration, TxLocked, TxQueue},
+///     net::{napi::{Napi, Poll}, skbuff::SkBuff},
 ///     prelude::*,
 ///     sync::atomic::{Atomic, Relaxed},
 /// };
@@ -60,13 +61,24 @@ use core::{marker::PhantomData, ptr::NonNull};
 ///     napi: Napi,
 ///     polls: Atomic<u32>,
 ///     completed: Atomic<u32>,
+///     tx: TxLocked<()>,
 /// }
 ///
 /// #[vtable]
 /// impl dev::Operations for Polled {
 ///     const DRIVER: &'static CStr = c_str!("polled");
+///     type TxData = ();
 ///
-///     fn start_xmit(&self, _dev: &Device<Self>, _skb: SkBuff) -> dev::TxResult {
+///     fn tx_data(&self) -> &TxLocked<()> {
+///         &self.tx
+///     }
+///
+///     fn start_xmit(
+///         &self,
+///         _dev: &Device<Self>,
+///         _tx: &mut TxQueue<'_, ()>,
+///         _skb: SkBuff,
+///     ) -> dev::TxResult {
 ///         Ok(())
 ///     }
 ///
@@ -74,7 +86,7 @@ use core::{marker::PhantomData, ptr::NonNull};
 ///         &self.napi
 ///     }
 ///
-///     fn poll(&self, _dev: &Device<Self>, _poll: &Poll<'_>, _budget: u32) -> u32 {
+///     fn poll(&self, _dev: &Device<Self>, _poll: &mut Poll<'_>, _budget: u32) -> u32 {
 ///         self.polls.fetch_add(1, Relaxed);
 ///         0
 ///     }
@@ -92,6 +104,7 @@ use core::{marker::PhantomData, ptr::NonNull};
 ///         napi <- Napi::new(),
 ///         polls: Atomic::new(0),
 ///         completed: Atomic::new(0),
+///         tx: TxLocked::new(()),
 ///     }))
 /// })?;
 /// let data = reg.data();
@@ -257,6 +270,8 @@ impl PinnedDrop for Napi {
 /// A poll in progress, given to [`Operations::poll`]: what may only be done from there.
 pub struct Poll<'a> {
     napi: &'a Napi,
+    /// The poll's budget: zero for netpoll, which polls in any context, interrupts disabled.
+    budget: c_int,
     _not_send: PhantomData<*mut ()>,
 }
 
@@ -269,10 +284,16 @@ impl Poll<'_> {
     /// Allocates a buffer for a received frame of up to `len` bytes from the context's
     /// caches, cheaper than [`Device::alloc_rx_skb`] where a poll refills its ring.
     ///
+    /// Refused with [`EBUSY`] under netpoll (a budget of zero), which may poll from where the
+    /// caches are in use, and does not receive.
+    ///
     /// [`Device::alloc_rx_skb`]: crate::net::dev::Device::alloc_rx_skb
     pub fn alloc_skb(&self, len: u32) -> Result<SkBuff> {
-        // SAFETY: The context is being polled (softirq, bottom halves disabled), as
-        // `napi_alloc_skb()` requires.
+        if self.budget == 0 {
+            return Err(EBUSY);
+        }
+        // SAFETY: The context is being polled with a budget (softirq, or a task, with bottom
+        // halves disabled), as `napi_alloc_skb()` requires.
         let skb = unsafe { bindings::napi_alloc_skb(self.napi.as_raw(), len) };
         // SAFETY: A new buffer, which the caller owns.
         NonNull::new(skb)
@@ -280,12 +301,25 @@ impl Poll<'_> {
             .ok_or(ENOMEM)
     }
 
+    /// The poll's budget: zero for netpoll, which polls with interrupts disabled, in any
+    /// context, and only to clean transmit rings.
+    pub(crate) fn budget(&self) -> c_int {
+        self.budget
+    }
+
     /// Hands a received Ethernet frame to the stack, through generic receive offload.
+    ///
+    /// Under netpoll (a budget of zero), which may poll with interrupts disabled and in any
+    /// context, nothing is received: the frame is dropped.
     pub fn receive(&self, skb: SkBuff) {
+        if self.budget == 0 {
+            drop(skb);
+            return;
+        }
         let napi = self.napi.as_raw();
         let skb = skb.into_raw().as_ptr();
-        // SAFETY: The context is being polled, as GRO requires; its device is valid; the
-        // stack takes the buffer.
+        // SAFETY: The context is being polled with a budget, as GRO requires; its device is
+        // valid; the stack takes the buffer.
         unsafe {
             bindings::skb_set_protocol(skb, bindings::eth_type_trans(skb, (*napi).dev));
             bindings::napi_gro_receive(napi, skb);
@@ -307,12 +341,13 @@ unsafe extern "C" fn poll_callback<T: Operations>(
         let napi = &*crate::container_of!(Opaque::cast_from(napi).cast_mut(), Napi, inner);
         (napi, Device::<T>::from_raw((*napi.as_raw()).dev))
     };
-    let budget = u32::try_from(budget).unwrap_or(0);
-    let poll = Poll {
+    let mut poll = Poll {
         napi,
+        budget: budget.max(0),
         _not_send: PhantomData,
     };
-    let work = T::poll(&dev.data(), dev, &poll, budget).min(budget);
+    let budget = u32::try_from(budget).unwrap_or(0);
+    let work = T::poll(&dev.data(), dev, &mut poll, budget).min(budget);
     // A budget of zero (netpoll) is never completed.
     // SAFETY: The context is being polled; `work` is below the budget.
     if work < budget && unsafe { bindings::napi_complete_done(napi.as_raw(), work as c_int) } {

@@ -31,17 +31,29 @@ pub const MAX_FRAGS: usize = bindings::MAX_SKB_FRAGS as usize;
 /// ```
 /// use kernel::{
 ///     c_str, device, faux,
-///     net::{dev::{self, Device, Registration}, skbuff::SkBuff},
+///     net::{dev::{self, Device, Registration, TxLocked, TxQueue}, skbuff::SkBuff},
 ///     prelude::*,
 /// };
 ///
-/// struct Quiet;
+/// struct Quiet {
+///     tx: TxLocked<()>,
+/// }
 ///
 /// #[vtable]
 /// impl dev::Operations for Quiet {
 ///     const DRIVER: &'static CStr = c_str!("quiet");
+///     type TxData = ();
 ///
-///     fn start_xmit(&self, _dev: &Device<Self>, _skb: SkBuff) -> dev::TxResult {
+///     fn tx_data(&self) -> &TxLocked<()> {
+///         &self.tx
+///     }
+///
+///     fn start_xmit(
+///         &self,
+///         _dev: &Device<Self>,
+///         _tx: &mut TxQueue<'_, ()>,
+///         _skb: SkBuff,
+///     ) -> dev::TxResult {
 ///         Ok(())
 ///     }
 /// }
@@ -50,7 +62,7 @@ pub const MAX_FRAGS: usize = bindings::MAX_SKB_FRAGS as usize;
 /// let parent: &device::Device<device::Bound> = fdev.as_ref().as_ref();
 /// let reg = Registration::<Quiet>::new(parent, |new| {
 ///     new.set_mac_address(&[0x02, 0, 0, 0, 0, 3])?;
-///     Ok(Quiet)
+///     Ok(Quiet { tx: TxLocked::new(()) })
 /// })?;
 ///
 /// let mut skb = reg.device().alloc_rx_skb(1514)?;

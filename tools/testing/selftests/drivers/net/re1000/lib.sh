@@ -77,6 +77,47 @@ unflood() {
 # The counter $2 (rx_packets ...) of eth0 in namespace $1.
 counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
 
+# Bytes that the byte queue limits count in flight on the interface with MAC
+# $1, in whichever namespace it is; nothing if there is no such interface.
+inflight() {
+	local ns
+	for ns in "" $NS_A $NS_B; do
+		[ -z "$ns" ] || [ -e "/run/netns/$ns" ] || continue
+		# One process per namespace, reading sysfs with shell builtins.
+		${ns:+ip netns exec "$ns"} bash -c '
+			for d in /sys/class/net/*; do
+				read -r mac <"$d/address" 2>/dev/null || continue
+				[ "$mac" = "$1" ] || continue
+				read -r n <"$d/queues/tx-0/byte_queue_limits/inflight" && echo "$n"
+				exit 0
+			done
+			exit 1' bash "$1" && return
+	done
+}
+
+# Nothing in flight on either NIC's interface: every packet handed to a
+# device was completed or forgotten with its ring, as the queue limits must
+# see it, or the queue stalls for good (or dql's BUG_ON fires).
+settled() {
+	local n
+	for n in "$(inflight $MAC_A)" "$(inflight $MAC_B)"; do
+		[ -z "$n" ] || [ "$n" = 0 ] || return 1
+	done
+}
+
+check_settled() {
+	wait_for 5 settled || {
+		ktap_print_msg "in flight once idle: A $(inflight $MAC_A), B $(inflight $MAC_B)"
+		return 1
+	}
+}
+
+settled_after() { "$@" && check_settled; }
+
+# run_test DESCRIPTION TEST...: a KTAP test result, of the test followed by
+# the check that nothing is in flight once idle, for every re1000 test.
+run_test() { ktap_test_result "$1" settled_after "${@:2}"; }
+
 # The reporter $2 of devlink handle $1, as JSON.
 reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
 

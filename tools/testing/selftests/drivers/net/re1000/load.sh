@@ -38,19 +38,6 @@ cleanup() {
 trap cleanup EXIT
 
 
-# Bytes the byte queue limits of eth0 in namespace $1 count in flight.
-inflight() {
-	ip netns exec "$1" cat /sys/class/net/eth0/queues/tx-0/byte_queue_limits/inflight
-}
-
-# Once idle, nothing is in flight on either side.
-settled() { [ "$(inflight $NS_A)" = 0 ] && [ "$(inflight $NS_B)" = 0 ]; }
-
-check_settled() {
-	wait_for 5 settled ||
-		{ ktap_print_msg "in flight: A $(inflight $NS_A), B $(inflight $NS_B)"; return 1; }
-}
-
 test_load() {
 	insmod "${RE1000_KO:?}" || return 1
 	wait_for 5 has_if $MAC_A && wait_for 5 has_if $MAC_B || return 1
@@ -233,12 +220,12 @@ test_unload() {
 ktap_print_header
 preflight ip jq ping iperf3 ethtool python3 devlink
 ktap_set_plan 5
-ktap_test_result "load, one NIC per namespace, nothing in flight" test_load
-ktap_test_result "tx and hw recovered again and again under a TCP stream both ways" \
+run_test "load, one NIC per namespace, nothing in flight" test_load
+run_test "tx and hw recovered again and again under a TCP stream both ways" \
 	test_recover_busy
-ktap_test_result "down/up and offloads changed while device resets run under load" \
+run_test "down/up and offloads changed while device resets run under load" \
 	test_down_up_busy
-ktap_test_result "receive ring emptied by allocation failures: refilled, traffic resumes" \
+run_test "receive ring emptied by allocation failures: refilled, traffic resumes" \
 	test_rx_refill
-ktap_test_result "unload" test_unload
+run_test "unload" test_unload
 ktap_finished

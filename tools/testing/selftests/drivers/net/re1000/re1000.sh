@@ -201,15 +201,15 @@ test_unload() {
 ktap_print_header
 preflight ip jq ping socat ethtool sha256sum
 ktap_set_plan 11
-ktap_test_result "load: both NICs bound, two interfaces" test_load
-ktap_test_result "ethtool -i: driver and bus" test_ethtool
-ktap_test_result "one NIC per namespace, link up at 1000 Mb/s" test_link
-ktap_test_result "ping: no loss" test_ping
-ktap_test_result "TCP transfer of 4 MiB with TSO, same checksum on both sides" test_tcp
-ktap_test_result "TCP transfer of 4 MiB, offloads off, same checksum" test_tcp_no_offload
-ktap_test_result "counters of ip -s link match what was sent" test_counters
-ktap_test_result "down and up, traffic again" test_down_up
-ktap_test_result "unbind and rebind while traffic flows, traffic again" test_rebind
-ktap_test_result "rmmod and insmod while traffic flows, traffic again" test_reload
-ktap_test_result "unload" test_unload
+run_test "load: both NICs bound, two interfaces" test_load
+run_test "ethtool -i: driver and bus" test_ethtool
+run_test "one NIC per namespace, link up at 1000 Mb/s" test_link
+run_test "ping: no loss" test_ping
+run_test "TCP transfer of 4 MiB with TSO, same checksum on both sides" test_tcp
+run_test "TCP transfer of 4 MiB, offloads off, same checksum" test_tcp_no_offload
+run_test "counters of ip -s link match what was sent" test_counters
+run_test "down and up, traffic again" test_down_up
+run_test "unbind and rebind while traffic flows, traffic again" test_rebind
+run_test "rmmod and insmod while traffic flows, traffic again" test_reload
+run_test "unload" test_unload
 ktap_finished

@@ -144,13 +144,13 @@ test_unload() {
 ktap_print_header
 preflight ip jq ping python3 devlink
 ktap_set_plan 9
-ktap_test_result "load, one NIC per namespace, IPv4 and IPv6 addresses" test_load
-ktap_test_result "IPv6: global and link-local addresses, neighbours resolved" test_ipv6
-ktap_test_result "IPv6 off: only what A sends crosses, broadcast and unicast" test_quiet
-ktap_test_result "multicast not joined, unicast to another MAC: dropped" test_not_joined
-ktap_test_result "multicast joined: received, other groups not, left: dropped" test_joined
-ktap_test_result "allmulticast: every group, no other unicast" test_allmulti
-ktap_test_result "promiscuous: every frame, then no more" test_promisc
-ktap_test_result "filter kept across a device reset: group, promiscuous" test_after_reset
-ktap_test_result "unload" test_unload
+run_test "load, one NIC per namespace, IPv4 and IPv6 addresses" test_load
+run_test "IPv6: global and link-local addresses, neighbours resolved" test_ipv6
+run_test "IPv6 off: only what A sends crosses, broadcast and unicast" test_quiet
+run_test "multicast not joined, unicast to another MAC: dropped" test_not_joined
+run_test "multicast joined: received, other groups not, left: dropped" test_joined
+run_test "allmulticast: every group, no other unicast" test_allmulti
+run_test "promiscuous: every frame, then no more" test_promisc
+run_test "filter kept across a device reset: group, promiscuous" test_after_reset
+run_test "unload" test_unload
 ktap_finished
