@@ -21,7 +21,7 @@ use kernel::{
 };
 
 use crate::{
-    alloc_mode, knobs,
+    knobs,
     message::{Break, LastMessage},
     DevData,
 };
@@ -65,9 +65,10 @@ impl health::ReporterOps for Empty {
 #[pin_data]
 pub(crate) struct Dummy {
     binary_len: Atomic<u32>,
+    /// `test_binary` holds [`pattern`] rather than random bytes, for tests that check a dump
+    /// end to end.
+    binary_pattern: Atomic<bool>,
     fail_recover: Atomic<bool>,
-    /// Whether reports allocate as netdevsim's do (see [`crate::alloc_mode`]).
-    pub(crate) alloc_per_report: Atomic<bool>,
     /// The message of the last report recovered, shown by `diagnose`.
     #[pin]
     recovered: Mutex<LastMessage>,
@@ -78,8 +79,8 @@ impl Dummy {
     pub(crate) fn new(periods: health::Periods) -> impl PinInit<Self> {
         pin_init!(Self {
             binary_len: Atomic::new(BINARY_LEN_DEFAULT),
+            binary_pattern: Atomic::new(false),
             fail_recover: Atomic::new(false),
-            alloc_per_report: Atomic::new(false),
             recovered <- new_mutex!(LastMessage::new()),
             periods,
         })
@@ -89,7 +90,13 @@ impl Dummy {
     fn put_values(&self, fmsg: &mut Object<'_>) -> Result {
         let len = self.binary_len.load(Relaxed) as usize;
         let mut binary = KVec::from_elem(0u8, len, GFP_KERNEL | __GFP_NOWARN)?;
-        random::fill_bytes(&mut binary);
+        if self.binary_pattern.load(Relaxed) {
+            for (i, b) in binary.iter_mut().enumerate() {
+                *b = pattern(i);
+            }
+        } else {
+            random::fill_bytes(&mut binary);
+        }
         fmsg.put_bool(c"test_bool", true)
             .put_u8(c"test_u8", 1)
             .put_u32(c"test_u32", 3)
@@ -121,6 +128,13 @@ impl Dummy {
     }
 }
 
+/// Byte `i` of a `test_binary` made with `binary_pattern`: a period of 251 (a prime, which no
+/// fmsg item or netlink message size is a multiple of) shifted by one every 64 KiB, so that
+/// a piece lost, repeated or out of place anywhere shows.
+fn pattern(i: usize) -> u8 {
+    ((i % 251 + i / 65536) % 256) as u8
+}
+
 #[vtable]
 impl health::ReporterOps for Dummy {
     const NAME: &'static CStr = c"dummy";
@@ -141,12 +155,7 @@ impl health::ReporterOps for Dummy {
             return Err(EINVAL);
         }
         if let Some(ctx) = ctx {
-            let mut recovered = self.recovered.lock();
-            if self.alloc_per_report.load(Relaxed) {
-                recovered.replace(ctx.message())?;
-            } else {
-                recovered.set(ctx.message())?;
-            }
+            self.recovered.lock().set(ctx.message())?;
         }
         Ok(())
     }
@@ -177,7 +186,7 @@ impl health::ReporterOps for Dummy {
     }
 }
 
-pub(crate) type DummyReporter = health::Reporter<Dummy>;
+type DummyReporter = health::Reporter<Dummy>;
 
 /// `break_health`: reports an error with the text written; the write fails with the report's
 /// error.
@@ -232,6 +241,21 @@ fn store_binary_len(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader)
     Ok(())
 }
 
+fn show_binary_pattern(
+    reporter: &Arc<DummyReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    let on = reporter.binary_pattern.load(Relaxed);
+    writeln!(f, "{}", if on { 'Y' } else { 'N' })
+}
+
+fn store_binary_pattern(reporter: &Arc<DummyReporter>, reader: &mut UserSliceReader) -> Result {
+    reporter
+        .binary_pattern
+        .store(knobs::read_bool(reader)?, Relaxed);
+    Ok(())
+}
+
 impl FailRecover for Dummy {
     fn fail_recover(&self) -> &Atomic<bool> {
         &self.fail_recover
@@ -243,8 +267,8 @@ pub(crate) struct Health {
     // Files first: no knob is used after the reporters are gone.
     _break_health: Pin<KBox<File<Arc<DummyReporter>>>>,
     _binary_len: Pin<KBox<File<Arc<DummyReporter>>>>,
+    _binary_pattern: Pin<KBox<File<Arc<DummyReporter>>>>,
     _fail_recover: Pin<KBox<File<Arc<DummyReporter>>>>,
-    _alloc_per_report: Pin<KBox<File<Arc<DummyReporter>>>>,
     _dir: Dir,
     _dummy: Arc<DummyReporter>,
     _empty: health::Reporter<Empty>,
@@ -263,7 +287,7 @@ impl Health {
         )?;
         let dir = parent.subdir(c"health");
         let break_health = KBox::pin_init(
-            dir.write_callback_file(c"break_health", dummy.clone(), &alloc_mode::break_dummy),
+            dir.write_callback_file(c"break_health", dummy.clone(), &break_health::<Dummy>),
             GFP_KERNEL,
         )?;
         let binary_len = KBox::pin_init(
@@ -272,6 +296,15 @@ impl Health {
                 dummy.clone(),
                 &show_binary_len,
                 &store_binary_len,
+            ),
+            GFP_KERNEL,
+        )?;
+        let binary_pattern = KBox::pin_init(
+            dir.read_write_callback_file(
+                c"binary_pattern",
+                dummy.clone(),
+                &show_binary_pattern,
+                &store_binary_pattern,
             ),
             GFP_KERNEL,
         )?;
@@ -284,20 +317,11 @@ impl Health {
             ),
             GFP_KERNEL,
         )?;
-        let alloc_per_report = KBox::pin_init(
-            dir.read_write_callback_file(
-                c"alloc_per_report",
-                dummy.clone(),
-                &alloc_mode::show,
-                &alloc_mode::store,
-            ),
-            GFP_KERNEL,
-        )?;
         Ok(Self {
             _break_health: break_health,
             _binary_len: binary_len,
+            _binary_pattern: binary_pattern,
             _fail_recover: fail_recover,
-            _alloc_per_report: alloc_per_report,
             _dir: dir,
             _dummy: dummy,
             _empty: empty,

@@ -5,8 +5,11 @@
 //! way of a real one: a work item reports it, as the operation itself runs with the instance
 //! lock held, which a report takes. Knobs: `break_health` (as the instance's), `fail_recover`,
 //! `recover_delay_ms`, which makes `recover` sleep (under the instance lock, as the core
-//! calls it) so that reports, dumps and user requests meet, and `state`, which sets the state
-//! without a report (`healthy` or `error`; reading lists both).
+//! calls it) so that reports, dumps and user requests meet, `recover_hold`, which makes
+//! `recover` wait (10 s at most) until it is set to `N`, `recovering`, how many recoveries run
+//! now (so that a test acts while one surely does), `fail_ops`, which makes `dump` (1),
+//! `diagnose` (2) and `test` (4) fail, and `state`, which sets the state without a report
+//! (`healthy` or `error`), or counts a recovery the driver made by itself (`recovered`).
 
 use kernel::{
     debugfs::{Dir, File},
@@ -16,9 +19,9 @@ use kernel::{
     str::CString,
     sync::{
         atomic::{Atomic, Relaxed},
-        new_mutex, Arc, Mutex,
+        new_condvar, new_mutex, Arc, CondVar, CondVarTimeoutResult, Mutex,
     },
-    time::{delay::fsleep, Delta},
+    time::{delay::fsleep, msecs_to_jiffies, Delta},
     uaccess::UserSliceReader,
     workqueue::{self, impl_has_work, Affinity, OwnedQueue, Work, WorkItem},
 };
@@ -31,6 +34,10 @@ use crate::{
 
 /// The longest `recover_delay_ms`.
 const RECOVER_DELAY_MAX_MS: u32 = 10_000;
+
+/// The longest a recovery waits for `recover_hold` to be let go: a test that fails to let go
+/// holds the instance lock no longer than this.
+const RECOVER_HOLD_MAX_MS: u32 = 10_000;
 
 /// Reports the fake events of `test` from a work item.
 #[pin_data]
@@ -113,6 +120,15 @@ pub(crate) struct Link {
     fail_recover: Atomic<bool>,
     recover_delay_ms: Atomic<u32>,
     recoveries: Atomic<u32>,
+    /// The recoveries running now.
+    recovering: Atomic<u32>,
+    /// The operations made to fail: [`FAIL_DUMP`], [`FAIL_DIAGNOSE`], [`FAIL_TEST`].
+    fail_ops: Atomic<u32>,
+    /// Recoveries wait while this is set, until `let_go`.
+    #[pin]
+    hold: Mutex<bool>,
+    #[pin]
+    let_go: CondVar,
     /// The message of the last report recovered.
     #[pin]
     recovered: Mutex<LastMessage>,
@@ -126,6 +142,10 @@ impl Link {
             fail_recover: Atomic::new(false),
             recover_delay_ms: Atomic::new(0),
             recoveries: Atomic::new(0),
+            recovering: Atomic::new(0),
+            fail_ops: Atomic::new(0),
+            hold <- new_mutex!(false),
+            let_go <- new_condvar!(),
             recovered <- new_mutex!(LastMessage::new()),
         })
     }
@@ -142,19 +162,10 @@ impl health::ReporterOps for Link {
         ctx: Option<&Break>,
         extack: &mut ExtAck<'_>,
     ) -> Result {
-        let delay = self.recover_delay_ms.load(Relaxed);
-        if delay != 0 {
-            fsleep(Delta::from_millis(delay.into()));
-        }
-        if self.fail_recover.load(Relaxed) {
-            extack.set_message(c"rdevsim: User setup the recover to fail for testing purposes");
-            return Err(EINVAL);
-        }
-        if let Some(ctx) = ctx {
-            self.recovered.lock().set(ctx.message())?;
-        }
-        self.recoveries.fetch_add(1, Relaxed);
-        Ok(())
+        self.recovering.fetch_add(1, Relaxed);
+        let ret = self.recover_slowly(ctx, extack);
+        self.recovering.fetch_sub(1, Relaxed);
+        ret
     }
 
     fn dump(
@@ -162,8 +173,9 @@ impl health::ReporterOps for Link {
         _devlink: &Locked<'_>,
         fmsg: &mut Object<'_>,
         ctx: Option<&Break>,
-        _extack: &mut ExtAck<'_>,
+        extack: &mut ExtAck<'_>,
     ) -> Result {
+        self.fail(FAIL_DUMP, extack, c"rdevsim: dump set to fail", EIO)?;
         fmsg.put_u32(c"port", self.index);
         if let Some(ctx) = ctx {
             fmsg.put_str(c"break_message", ctx.message());
@@ -176,8 +188,14 @@ impl health::ReporterOps for Link {
         &self,
         _devlink: &Locked<'_>,
         fmsg: &mut Object<'_>,
-        _extack: &mut ExtAck<'_>,
+        extack: &mut ExtAck<'_>,
     ) -> Result {
+        self.fail(
+            FAIL_DIAGNOSE,
+            extack,
+            c"rdevsim: diagnose set to fail",
+            ENODATA,
+        )?;
         fmsg.put_u32(c"port", self.index)
             .put_u32(c"recoveries", self.recoveries.load(Relaxed))
             .put_u32(c"recover_delay_ms", self.recover_delay_ms.load(Relaxed))
@@ -188,8 +206,54 @@ impl health::ReporterOps for Link {
         Ok(())
     }
 
-    fn test(&self, _devlink: &Locked<'_>, _extack: &mut ExtAck<'_>) -> Result {
+    fn test(&self, _devlink: &Locked<'_>, extack: &mut ExtAck<'_>) -> Result {
+        self.fail(FAIL_TEST, extack, c"rdevsim: test set to fail", EBUSY)?;
         self.trigger.fire()
+    }
+}
+
+/// `fail_ops` bits: the operations that fail, each with an errno and a message of its own.
+const FAIL_DUMP: u32 = 1;
+const FAIL_DIAGNOSE: u32 = 2;
+const FAIL_TEST: u32 = 4;
+
+impl Link {
+    /// Fails with `err` and `msg` if `fail_ops` has `bit`.
+    fn fail(&self, bit: u32, extack: &mut ExtAck<'_>, msg: &'static CStr, err: Error) -> Result {
+        if self.fail_ops.load(Relaxed) & bit != 0 {
+            extack.set_message(msg);
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Waits while `recover_hold` is set, for `RECOVER_HOLD_MAX_MS` at most, or until a signal.
+    fn wait_while_held(&self) {
+        let mut left = msecs_to_jiffies(RECOVER_HOLD_MAX_MS);
+        let mut held = self.hold.lock();
+        while *held {
+            match self.let_go.wait_interruptible_timeout(&mut held, left) {
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
+                _ => break,
+            }
+        }
+    }
+
+    fn recover_slowly(&self, ctx: Option<&Break>, extack: &mut ExtAck<'_>) -> Result {
+        let delay = self.recover_delay_ms.load(Relaxed);
+        if delay != 0 {
+            fsleep(Delta::from_millis(delay.into()));
+        }
+        self.wait_while_held();
+        if self.fail_recover.load(Relaxed) {
+            extack.set_message(c"rdevsim: User setup the recover to fail for testing purposes");
+            return Err(EINVAL);
+        }
+        if let Some(ctx) = ctx {
+            self.recovered.lock().set(ctx.message())?;
+        }
+        self.recoveries.fetch_add(1, Relaxed);
+        Ok(())
     }
 }
 
@@ -217,15 +281,57 @@ fn store_recover_delay(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReade
     Ok(())
 }
 
+fn show_fail_ops(
+    reporter: &Arc<LinkReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    writeln!(f, "{}", reporter.fail_ops.load(Relaxed))
+}
+
+fn store_fail_ops(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
+    let ops = knobs::read_u32(reader)?;
+    if ops & !(FAIL_DUMP | FAIL_DIAGNOSE | FAIL_TEST) != 0 {
+        return Err(EINVAL);
+    }
+    reporter.fail_ops.store(ops, Relaxed);
+    Ok(())
+}
+
+fn show_recover_hold(
+    reporter: &Arc<LinkReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    let held = *reporter.hold.lock();
+    writeln!(f, "{}", if held { 'Y' } else { 'N' })
+}
+
+fn store_recover_hold(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
+    let hold = knobs::read_bool(reader)?;
+    *reporter.hold.lock() = hold;
+    if !hold {
+        reporter.let_go.notify_all();
+    }
+    Ok(())
+}
+
+fn show_recovering(
+    reporter: &Arc<LinkReporter>,
+    f: &mut kernel::fmt::Formatter<'_>,
+) -> kernel::fmt::Result {
+    writeln!(f, "{}", reporter.recovering.load(Relaxed))
+}
+
 fn show_state(
     _reporter: &Arc<LinkReporter>,
     f: &mut kernel::fmt::Formatter<'_>,
 ) -> kernel::fmt::Result {
-    writeln!(f, "healthy error")
+    writeln!(f, "healthy error recovered")
 }
 
 /// `state`: sets the state of the reporter without a report, as a driver does when an error
-/// goes away by itself (`healthy`) or is found by other means (`error`).
+/// goes away by itself (`healthy`) or is found by other means (`error`); or counts a recovery
+/// that the driver made by itself, which starts the graceful period, then sets the state
+/// healthy (`recovered`).
 fn store_state(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Result {
     let mut buf = [0u8; 16];
     let len = reader.len();
@@ -235,6 +341,10 @@ fn store_state(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Re
     reader.read_slice(&mut buf[..len])?;
     let state = match knobs::value(&buf[..len])? {
         "healthy" => health::State::Healthy,
+        "recovered" => {
+            reporter.recovery_done();
+            health::State::Healthy
+        }
         "error" => health::State::Error,
         _ => return Err(EINVAL),
     };
@@ -244,7 +354,7 @@ fn store_state(reporter: &Arc<LinkReporter>, reader: &mut UserSliceReader) -> Re
 /// A port, its reporter and its knobs.
 pub(crate) struct PortHealth {
     // Files first, then the folders, the reporter, the port.
-    _files: [Pin<KBox<File<Arc<LinkReporter>>>>; 4],
+    _files: [Pin<KBox<File<Arc<LinkReporter>>>>; 7],
     _health_dir: Dir,
     _dir: Dir,
     _reporter: Arc<LinkReporter>,
@@ -306,6 +416,28 @@ impl PortHealth {
                     &show_state,
                     &store_state,
                 ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                health_dir.read_write_callback_file(
+                    c"fail_ops",
+                    reporter.clone(),
+                    &show_fail_ops,
+                    &store_fail_ops,
+                ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                health_dir.read_write_callback_file(
+                    c"recover_hold",
+                    reporter.clone(),
+                    &show_recover_hold,
+                    &store_recover_hold,
+                ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                health_dir.read_callback_file(c"recovering", reporter.clone(), &show_recovering),
                 GFP_KERNEL,
             )?,
         ];

@@ -10,6 +10,7 @@ extack, or why the request is malformed).
 """
 
 import json
+import struct
 import sys
 
 sys.path.append(f"{sys.argv[1]}/tools/net/ynl/pyynl")
@@ -31,7 +32,7 @@ def answer(ynl, line):
         return "ok " + json.dumps(reply, default=str)
     except NlError as err:
         return "error " + str(err).replace("\n", " ")
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, struct.error) as err:
         return f"error bad request: {err!r}"
 
 
