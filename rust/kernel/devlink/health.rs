@@ -1129,14 +1129,185 @@ mod tests {
         Ok(())
     }
 
+    /// What the C core's trace points tell about the reporter named `bare`: the state is private
+    /// to `net/devlink/health.c`, and no C function returns it, but
+    /// `devlink_health_reporter_state_update()` traces a change of state, and only a change:
+    /// updating to a state tells whether the reporter was in it. `devlink_health_report()` traces
+    /// each report as it counts it.
+    struct BareTrace;
+
+    /// Reports traced.
+    static BARE_REPORTS: Atomic<u32> = Atomic::new(0);
+    /// State changes traced, and the last new state (1: error).
+    static BARE_CHANGES: Atomic<u32> = Atomic::new(0);
+    static BARE_LAST_STATE: Atomic<u32> = Atomic::new(u32::MAX);
+
+    /// Whether a trace point's `reporter_name` argument is `bare`'s.
+    ///
+    /// # Safety
+    ///
+    /// `name` is a NUL-terminated string.
+    unsafe fn is_bare(name: *const crate::ffi::c_char) -> bool {
+        // SAFETY: By the function's safety requirement.
+        let name = unsafe { CStr::from_char_ptr(name) };
+        name == Bare::NAME
+    }
+
+    /// The probe of `devlink_health_report`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the trace point, with the arguments of its `TP_PROTO`.
+    unsafe extern "C" fn bare_report_probe(
+        _data: *mut c_void,
+        _devlink: *const bindings::devlink,
+        name: *const crate::ffi::c_char,
+        _msg: *const crate::ffi::c_char,
+    ) {
+        // SAFETY: The trace point passes the reporter's name, a C string.
+        if unsafe { is_bare(name) } {
+            BARE_REPORTS.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The probe of `devlink_health_reporter_state_update`.
+    ///
+    /// # Safety
+    ///
+    /// Called by the trace point, with the arguments of its `TP_PROTO`.
+    unsafe extern "C" fn bare_state_probe(
+        _data: *mut c_void,
+        _devlink: *const bindings::devlink,
+        name: *const crate::ffi::c_char,
+        new_state: bool,
+    ) {
+        // SAFETY: The trace point passes the reporter's name, a C string.
+        if unsafe { is_bare(name) } {
+            BARE_CHANGES.fetch_add(1, Relaxed);
+            BARE_LAST_STATE.store(u32::from(new_state), Relaxed);
+        }
+    }
+
+    /// The trace point named `name`, found by `for_each_kernel_tracepoint()`.
+    fn tracepoint(name: &CStr) -> Result<NonNull<bindings::tracepoint>> {
+        struct Search<'a> {
+            name: &'a CStr,
+            found: *mut bindings::tracepoint,
+        }
+        /// Keeps `tp` if it has the name searched for.
+        ///
+        /// # Safety
+        ///
+        /// `tp` is a live trace point, `data` the `Search` of `tracepoint()`.
+        unsafe extern "C" fn visit(tp: *mut bindings::tracepoint, data: *mut c_void) {
+            // SAFETY: `data` is the `Search` that `tracepoint()` passes, alive and not otherwise
+            // used during the walk.
+            let search = unsafe { &mut *data.cast::<Search<'_>>() };
+            // SAFETY: The walk passes live trace points, whose names are C strings.
+            if unsafe { CStr::from_char_ptr((*tp).name) } == search.name {
+                search.found = tp;
+            }
+        }
+        let mut search = Search {
+            name,
+            found: core::ptr::null_mut(),
+        };
+        // SAFETY: `visit` has the expected signature and only uses `search`, which outlives the
+        // call.
+        unsafe {
+            bindings::for_each_kernel_tracepoint(
+                Some(visit),
+                core::ptr::from_mut(&mut search).cast(),
+            )
+        };
+        NonNull::new(search.found).ok_or(ENOENT)
+    }
+
+    impl BareTrace {
+        /// The trace points and their probes.
+        fn points() -> [(&'static CStr, *mut c_void); 2] {
+            [
+                (c"devlink_health_report", bare_report_probe as *mut c_void),
+                (
+                    c"devlink_health_reporter_state_update",
+                    bare_state_probe as *mut c_void,
+                ),
+            ]
+        }
+
+        /// Registers the probes, with the counts at zero.
+        fn new() -> Result<Self> {
+            BARE_REPORTS.store(0, Relaxed);
+            BARE_CHANGES.store(0, Relaxed);
+            BARE_LAST_STATE.store(u32::MAX, Relaxed);
+            let points = Self::points();
+            for (i, (name, probe)) in points.iter().enumerate() {
+                let registered = tracepoint(name).and_then(|tp| {
+                    // SAFETY: `tp` is a kernel trace point, `probe` a function with its
+                    // prototype (the arguments of `TP_PROTO` after the data pointer), which
+                    // only touches statics: it may run until unregistered and after.
+                    to_result(unsafe {
+                        bindings::tracepoint_probe_register(
+                            tp.as_ptr(),
+                            *probe,
+                            core::ptr::null_mut(),
+                        )
+                    })
+                });
+                if let Err(e) = registered {
+                    Self::unregister(&points[..i]);
+                    return Err(e);
+                }
+            }
+            Ok(Self)
+        }
+
+        fn unregister(points: &[(&'static CStr, *mut c_void)]) {
+            for (name, probe) in points {
+                if let Ok(tp) = tracepoint(name) {
+                    // SAFETY: The probe was registered on `tp` with this data by `new`.
+                    unsafe {
+                        bindings::tracepoint_probe_unregister(
+                            tp.as_ptr(),
+                            *probe,
+                            core::ptr::null_mut(),
+                        )
+                    };
+                }
+            }
+        }
+    }
+
+    impl Drop for BareTrace {
+        fn drop(&mut self) {
+            Self::unregister(&Self::points());
+        }
+    }
+
+    /// A reporter without `recover` is left in the error state by its reports (nothing recovers
+    /// it, and a report asks nothing of it: 0 with nothing called), each report counted, until
+    /// the driver sets its state.
     #[test]
     fn without_recover_stays_in_error() -> Result {
         let (_fdev, reg) = instance(c"rust-devlink-kunit-bare")?;
         let bare = Reporter::new(&reg, Bare)?;
-        // No `recover`: no auto-recovery, and reports keep being counted.
+        let _trace = BareTrace::new()?;
         bare.report(c"first", &())?;
         bare.report(c"second", &())?;
+        assert_eq!(BARE_REPORTS.load(Relaxed), 2);
+        // Still in error: setting it healthy is a change, traced with the new state.
+        assert_eq!(BARE_CHANGES.load(Relaxed), 0);
         bare.state_update(State::Healthy)?;
+        assert_eq!(BARE_CHANGES.load(Relaxed), 1);
+        assert_eq!(BARE_LAST_STATE.load(Relaxed), 0);
+        // Healthy now: the same update again changes nothing.
+        bare.state_update(State::Healthy)?;
+        assert_eq!(BARE_CHANGES.load(Relaxed), 1);
+        // A report puts it back in error, where an update to error changes nothing.
+        bare.report(c"third", &())?;
+        bare.state_update(State::Error)?;
+        assert_eq!(BARE_CHANGES.load(Relaxed), 1);
+        assert_eq!(BARE_REPORTS.load(Relaxed), 3);
         Ok(())
     }
 
