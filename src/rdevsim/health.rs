@@ -21,7 +21,7 @@ use kernel::{
 };
 
 use crate::{
-    knobs,
+    alloc_mode, knobs,
     message::{Break, LastMessage},
     DevData,
 };
@@ -69,6 +69,8 @@ pub(crate) struct Dummy {
     /// end to end.
     binary_pattern: Atomic<bool>,
     fail_recover: Atomic<bool>,
+    /// Whether reports allocate as netdevsim's do (see [`crate::alloc_mode`]).
+    pub(crate) alloc_per_report: Atomic<bool>,
     /// The message of the last report recovered, shown by `diagnose`.
     #[pin]
     recovered: Mutex<LastMessage>,
@@ -81,6 +83,7 @@ impl Dummy {
             binary_len: Atomic::new(BINARY_LEN_DEFAULT),
             binary_pattern: Atomic::new(false),
             fail_recover: Atomic::new(false),
+            alloc_per_report: Atomic::new(false),
             recovered <- new_mutex!(LastMessage::new()),
             periods,
         })
@@ -155,7 +158,12 @@ impl health::ReporterOps for Dummy {
             return Err(EINVAL);
         }
         if let Some(ctx) = ctx {
-            self.recovered.lock().set(ctx.message())?;
+            let mut recovered = self.recovered.lock();
+            if self.alloc_per_report.load(Relaxed) {
+                recovered.replace(ctx.message())?;
+            } else {
+                recovered.set(ctx.message())?;
+            }
         }
         Ok(())
     }
@@ -186,7 +194,7 @@ impl health::ReporterOps for Dummy {
     }
 }
 
-type DummyReporter = health::Reporter<Dummy>;
+pub(crate) type DummyReporter = health::Reporter<Dummy>;
 
 /// `break_health`: reports an error with the text written; the write fails with the report's
 /// error.
@@ -269,6 +277,7 @@ pub(crate) struct Health {
     _binary_len: Pin<KBox<File<Arc<DummyReporter>>>>,
     _binary_pattern: Pin<KBox<File<Arc<DummyReporter>>>>,
     _fail_recover: Pin<KBox<File<Arc<DummyReporter>>>>,
+    _alloc_per_report: Pin<KBox<File<Arc<DummyReporter>>>>,
     _dir: Dir,
     _dummy: Arc<DummyReporter>,
     _empty: health::Reporter<Empty>,
@@ -287,7 +296,7 @@ impl Health {
         )?;
         let dir = parent.subdir(c"health");
         let break_health = KBox::pin_init(
-            dir.write_callback_file(c"break_health", dummy.clone(), &break_health::<Dummy>),
+            dir.write_callback_file(c"break_health", dummy.clone(), &alloc_mode::break_dummy),
             GFP_KERNEL,
         )?;
         let binary_len = KBox::pin_init(
@@ -317,11 +326,21 @@ impl Health {
             ),
             GFP_KERNEL,
         )?;
+        let alloc_per_report = KBox::pin_init(
+            dir.read_write_callback_file(
+                c"alloc_per_report",
+                dummy.clone(),
+                &alloc_mode::show,
+                &alloc_mode::store,
+            ),
+            GFP_KERNEL,
+        )?;
         Ok(Self {
             _break_health: break_health,
             _binary_len: binary_len,
             _binary_pattern: binary_pattern,
             _fail_recover: fail_recover,
+            _alloc_per_report: alloc_per_report,
             _dir: dir,
             _dummy: dummy,
             _empty: empty,

@@ -21,6 +21,7 @@ write() { printf '%b' "$1" >"$2"; }
 
 reporter() { devlink -j health show faux/rdevsim1 reporter "$1"; }
 dump() { devlink -j health dump show faux/rdevsim1 reporter dummy; }
+diagnose() { devlink -j health diagnose faux/rdevsim1 reporter dummy; }
 
 ynl_reporter() {
 	rdevsim_ynl "do" health-reporter-get \
@@ -313,8 +314,12 @@ test_unprivileged() {
 # the dump (EMSGSIZE) and stores none, so a dump show makes one anew,
 # without a report's text.
 test_break_texts() {
-	local n text
-	devlink health set faux/rdevsim1 reporter dummy grace_period 0 || return 1
+	local n text errors recovers
+	# Nine reports, counted from where the counters are: the test runs once
+	# per mode, after tests that report too.
+	devlink health set faux/rdevsim1 reporter dummy grace_period 0 &&
+		errors=$(reporter dummy | jq -e '.health[][].error') &&
+		recovers=$(reporter dummy | jq -e '.health[][].recover') || return 1
 	for n in 1 62 63 64 65 3000; do
 		text=$(printf 'b%.0s' $(seq $n))
 		devlink health dump clear faux/rdevsim1 reporter dummy &&
@@ -329,9 +334,26 @@ test_break_texts() {
 		expect '.break_message == "cut"' "$(dump)" &&
 		devlink health dump clear faux/rdevsim1 reporter dummy &&
 		printf 'b%.0s' $(seq 4096) >"$H/break_health" &&
-		expect '.health[][] | .error == 11 and .recover == 11
-			and (has("last_dump_date") | not)' "$(reporter dummy)" &&
+		expect ".health[][] | .error == $((errors + 9)) and .recover == $((recovers + 9))
+			and (has(\"last_dump_date\") | not)" "$(reporter dummy)" &&
 		expect 'has("break_message") | not' "$(dump)"
+}
+
+# alloc_per_report (make bench's like-for-like mode: reports allocate as
+# netdevsim's do): the same texts, and the message diagnose shows after
+# each recovery, short and long.
+test_alloc_per_report() {
+	local ok=0 long
+	long=$(printf 'k%.0s' $(seq 100))
+	[ "$(cat "$H/alloc_per_report")" = N ] && echo Y >"$H/alloc_per_report" || return 1
+	[ "$(cat "$H/alloc_per_report")" = Y ] && test_break_texts &&
+		echo "kept" >"$H/break_health" &&
+		expect '.recovered_break_message == "kept"' "$(diagnose)" &&
+		echo "$long" >"$H/break_health" &&
+		expect ".recovered_break_message == \"$long\"" "$(diagnose)" &&
+		echo "short" >"$H/break_health" &&
+		expect '.recovered_break_message == "short"' "$(diagnose)" || ok=1
+	echo N >"$H/alloc_per_report" && [ $ok = 0 ]
 }
 
 # Instance 6, one port, for what follows.
@@ -475,7 +497,7 @@ test_unload() {
 
 ktap_print_header
 rdevsim_test_start
-ktap_set_plan 25
+ktap_set_plan 26
 ktap_test_result "load: configfs folder" test_load
 ktap_test_result "instance names other than decimal IDs refused" test_bad_names
 ktap_test_result "malformed and out-of-range settings refused" test_bad_settings
@@ -496,6 +518,8 @@ ktap_test_result "netlink refusals: absent ops, unknown reporters" test_netlink_
 ktap_test_result "two instances, one deleted" test_instances
 ktap_test_result "unprivileged users change and trigger nothing" test_unprivileged
 ktap_test_result "report texts: short, long, cut at a NUL; a page has no dump" test_break_texts
+ktap_test_result "alloc_per_report: the same texts, the recovered message kept" \
+	test_alloc_per_report
 ktap_test_result "recovery done by the driver: counted, graceful period" test_recovery_done
 ktap_test_result "failing dump, diagnose, test: errno, message, no dump" test_op_errors
 ktap_test_result "1 MiB dump over many messages, checked byte by byte" test_large_dump
