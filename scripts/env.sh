@@ -106,6 +106,7 @@ rdl_print_env() {
 	echo "PYTHON=$VENV/bin/python3"
 	echo "NETDEVSIM_KO=$BUILD/drivers/net/netdevsim/netdevsim.ko"
 	echo "E1000_KO=$BUILD/drivers/net/ethernet/intel/e1000/e1000.ko"
+	echo "NETCONSOLE_KO=$BUILD/drivers/net/netconsole.ko"
 	echo "RUST_DEVLINK_HEALTH_KO=$BUILD/samples/rust/rust_devlink_health.ko"
 	for ko in $(rdl_modules); do
 		name=$(basename "$ko" .ko | tr 'a-z-' 'A-Z_')
