@@ -151,8 +151,10 @@ test_stress() {
 	# Instance 8's dummy: the first report's recovery fails (EINVAL), and
 	# nothing recovers it after, so every later report is cancelled.
 	only r8 "Operation canceled" "Invalid argument" || rc=1
-	[ "$(count r8 "Invalid argument")" = 1 ] ||
-		{ ktap_print_msg "r8: EINVAL $(count r8 "Invalid argument") times, not once"; rc=1; }
+	[ "$(count r8 "Invalid argument")" = 1 ] || {
+		ktap_print_msg "r8: EINVAL $(count r8 "Invalid argument") times, not once"
+		rc=1
+	}
 	only on_churned ok "No such device" "Invalid argument" || rc=1
 	only churn_report ok "No such device" "Input/output error" \
 		"No such file or directory" || rc=1

@@ -134,7 +134,8 @@ test_under_load() {
 	wait "$IPERF"
 	IPERF=
 	[ $rc = 0 ] && expect '.recover >= 3' "$(reporter "pci/$BDF_A/0" tx)" &&
-		devlink health set "pci/$BDF_A/0" reporter tx grace_period 1000 && messages 1000 1049
+		devlink health set "pci/$BDF_A/0" reporter tx grace_period 1000 &&
+		messages 1000 1049
 }
 
 test_unload() {
