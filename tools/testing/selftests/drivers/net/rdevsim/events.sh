@@ -42,7 +42,7 @@ trace_off() {
 }
 
 test_setup() {
-	rdevsim_load && rdevsim_new $ID 1
+	rdevsim_load && rdevsim_new $ID 2
 }
 
 test_trace_report() {
@@ -52,22 +52,147 @@ test_trace_report() {
 		{ ktap_print_msg "no report event: $(grep devlink "$TR/trace")"; return 1; }
 }
 
+# The notifications of 'devlink mon health', one line per message:
+# "HANDLE REPORTER STATE ERRORS RECOVERIES". iproute2 prints a message's
+# handle only when it differs from the previous message's, and starts each
+# message after the first with a space. One process: this runs often.
+MON=/tmp/rdevsim-mon.$$
+mon_lines() {
+	awk 'function out(w, n) {
+			if (m == "") return
+			gsub(/[ \t]+/, " ", m)
+			sub(/^ ?\[[^]]*\] ?/, "", m)
+			n = split(m, w, " ")
+			if (w[1] ~ /:$/) { h = substr(w[1], 1, length(w[1]) - 1); m = substr(m, length(w[1]) + 2) }
+			n = split(m, w, " ")
+			if (w[1] == "reporter" && w[3] == "state" && w[5] == "error" && w[7] == "recover")
+				print h, w[2], w[4], w[6], w[8]
+			else
+				print h, m
+		}
+		/^ *\[/ { out(); m = $0; next } { m = m " " $0 } END { out() }' "$MON"
+}
+
+# Markers: each write sets the state of instance $MARK_ID's port reporter to
+# the other one, which devlink notifies once. A marker seen in the
+# monitor's output means that every notification made before it was read:
+# they are sent in order on the one socket, from the writer's own context.
+# MON_LINES: the monitor's lines when the last marker was seen.
+MARK_ID=6
+MARKS=0
+MARK_STATE=healthy
+MON_LINES=
+# mark [TENTHS]: a marker, waited for TENTHS tenths of a second (50).
+mark() {
+	MARK_STATE=$([ $MARK_STATE = healthy ] && echo error || echo healthy)
+	echo $MARK_STATE >/sys/kernel/debug/rdevsim/rdevsim$MARK_ID/ports/0/health/state ||
+		return 1
+	for _ in $(seq "${1:-50}"); do
+		MON_LINES=$(mon_lines)
+		if [ "$(grep -c "^faux/rdevsim$MARK_ID/" <<<"$MON_LINES")" -gt $MARKS ]; then
+			MARKS=$((MARKS + 1))
+			return 0
+		fi
+		sleep 0.1
+	done
+	ktap_print_msg "marker $((MARKS + 1)) not seen; so far: $(tr '\n' '|' <<<"$MON_LINES")"
+	return 1
+}
+
+# Starts the monitor (unbuffered: each message is in the file once printed),
+# and waits until it listens: markers until one is seen.
+mon_start() {
+	local _
+	stdbuf -o0 devlink mon health >"$MON" 2>&1 &
+	MON_PID=$!
+	sleep 0.5
+	for _ in 1 2 3 4 5; do
+		mark 20 >/dev/null && return 0
+		MON_LINES=$(mon_lines)
+		MARKS=$(grep -c "^faux/rdevsim$MARK_ID/" <<<"$MON_LINES")
+	done
+	ktap_print_msg "devlink mon health shows no marker: $(tr '\n' '|' <"$MON")"
+	return 1
+}
+
+mon_stop() {
+	kill "$MON_PID" 2>/dev/null
+	wait "$MON_PID" 2>/dev/null
+	rm -f "$MON"
+}
+
+# notified EXPECTED COMMAND...: the command succeeds, and devlink notifies
+# exactly EXPECTED ("HANDLE REPORTER STATE ERRORS RECOVERIES" lines, in
+# order; empty: nothing).
+notified() {
+	local want=$1 start got
+	shift
+	start=$(wc -l <<<"$MON_LINES")
+	"$@" || { ktap_print_msg "'$*' failed"; return 1; }
+	mark || return 1
+	got=$(tail -n +$((start + 1)) <<<"$MON_LINES" | grep -v "^faux/rdevsim$MARK_ID/")
+	[ "$got" = "$want" ] && return 0
+	ktap_print_msg "'$*' notified:"
+	ktap_print_msg "${got:-(nothing)}"
+	ktap_print_msg "instead of:"
+	ktap_print_msg "${want:-(nothing)}"
+	return 1
+}
+
+# The error and recovery counts of reporter $2 of handle $1: "ERRORS RECOVERIES".
+counts() {
+	devlink -j health show "$1" reporter "$2" | jq -r '.health[][] | "\(.error) \(.recover)"'
+}
+
+# Each event that changes a reporter's state is notified once, with the
+# reporter's handle (a port's reporter: with the port; port 1, as iproute2
+# 6.1 prints port 0's under the device's handle), name, state and counts; a
+# request that changes no state is not notified.
 test_mon() {
-	local mon out=/tmp/rdevsim-mon.$$ rc=0
-	devlink mon health >"$out" 2>&1 &
-	mon=$!
-	sleep 0.5
-	brk "watched break"
-	sleep 0.5
-	kill $mon
-	wait $mon 2>/dev/null
-	# The report (error state) and the recovery (healthy) are notified.
-	grep -q "reporter dummy" "$out" && grep -q "state error" "$out" &&
-		grep -q "state healthy" "$out" || rc=1
-	[ $rc = 0 ] || ktap_print_msg "devlink mon health: $(cat "$out")"
-	rm -f "$out"
+	# shellcheck disable=SC2034 # P1: used by the steps, which are eval'd
+	local P1=/sys/kernel/debug/rdevsim/rdevsim$ID/ports/1/health
+	local D=$DL P=$DL/1 e r pe pr rc=0
+	rdevsim_new $MARK_ID 1 && mon_start || return 1
+	read -r e r <<<"$(counts "$D" dummy)"
+	read -r pe pr <<<"$(counts "$P" link)"
+	# Each step's commands, and exactly what they notify: settings, a
+	# recovery of a healthy reporter and a state set again are not notified.
+	# A report, recovered at once: error, then healthy.
+	notified "$D dummy error $((e + 1)) $r
+$D dummy healthy $((e + 1)) $((r + 1))" brk "watched break" &&
+		# Not recovered: error only; the recovery by hand: healthy, once.
+		notified "$D dummy error $((e + 2)) $((r + 1))" eval \
+			'devlink health set "$D" reporter dummy auto_recover false && brk "left"' &&
+		notified "$D dummy healthy $((e + 2)) $((r + 2))" eval \
+			'devlink health recover "$D" reporter dummy &&
+			devlink health recover "$D" reporter dummy' &&
+		# A port's reporter: its state set without a report, once per change.
+		notified "$P link error $pe $pr" eval \
+			'devlink health set "$D" reporter dummy auto_recover true &&
+			echo error >"$P1/state" && echo error >"$P1/state"' &&
+		# A recovery the driver made by itself is counted, not notified.
+		notified "$P link healthy $pe $pr" eval \
+			'echo healthy >"$P1/state" && echo recovered >"$P1/state"' &&
+		# A failing recovery: error only, and it stays.
+		notified "$P link error $((pe + 1)) $((pr + 1))" eval \
+			'echo 1 >"$P1/fail_recover" && brk_port "$P1" failing' &&
+		notified "$P link healthy $((pe + 1)) $((pr + 2))" eval \
+			'echo 0 >"$P1/fail_recover" && devlink health recover "$P" reporter link' &&
+		# Within the graceful period after that recovery: error only.
+		notified "$P link error $((pe + 2)) $((pr + 2))" eval \
+			'devlink health set "$P" reporter link grace_period 600000 &&
+			brk_port "$P1" "in grace"' &&
+		notified "$P link healthy $((pe + 2)) $((pr + 3))" eval \
+			'devlink health recover "$P" reporter link &&
+			devlink health set "$P" reporter link grace_period 0' || rc=1
+	mon_stop
+	rdevsim_del $MARK_ID || rc=1
 	return $rc
 }
+
+# brk_port KNOBS MESSAGE: a report on a port's reporter; fails if its
+# recovery did (or was not tried), which the tests here expect.
+brk_port() { ! echo "$2" >"$1/break_health" 2>/dev/null; }
 
 test_one_stored_dump() {
 	devlink health dump clear "$DL" reporter dummy && brk "kept" && brk "not kept" &&
@@ -170,7 +295,7 @@ rdevsim_test_start
 ktap_set_plan 8
 ktap_test_result "instance $ID" test_setup
 ktap_test_result "report trace event" test_trace_report
-ktap_test_result "devlink mon health notifications" test_mon
+ktap_test_result "devlink mon health: each state change notified once, with its port" test_mon
 ktap_test_result "one stored dump: the first report's" test_one_stored_dump
 ktap_test_result "auto_dump off: nothing stored" test_auto_dump_off
 ktap_test_result "burst, then graceful period, over time (aborts traced)" test_periods_over_time
