@@ -74,6 +74,9 @@ dmesg >"$OUT/boot-dmesg.txt"
 
 # Every leak counts, those of the KUnit tests and doctests at boot included.
 KMEMLEAK=/sys/kernel/debug/kmemleak
+# Scanned once, after the tests (below): the automatic scan every ten
+# minutes walks all memory, under KASAN, while the tests run.
+if [ -e "$KMEMLEAK" ]; then echo scan=off >"$KMEMLEAK"; fi
 
 # The VM is killed at its time limit (scripts/vm.sh writes it to vm-timeout,
 # counted from before the boot). Each test's timeout is cut to what is left
@@ -155,9 +158,12 @@ for t in $(tests); do
 	mark "begin $t"
 	logf=$OUT/logs/$(echo "$t" | tr / _).log
 	mkdir -p "$OUT/logs"
+	t0=$SECONDS
 	rc=$(run_one "$t" "$timeout" "$logf")
 	mark "end $t"
 	sed 's/^/# /' "$logf"
+	# What each test costs of the VM's time budget.
+	echo "# $t: $((SECONDS - t0)) s"
 	splat=$(log_since_begin | "$TOP/scripts/splat.sh" | head -n 1)
 	if [ "$rc" = hung ]; then
 		echo "not ok $t # hung: still there ${REAP_S} s after its timeout ($timeout s)" \
