@@ -27,6 +27,14 @@ mkdir -p "$OUT"
 cc -O2 -Wall -Wextra -Werror -o "$OUT/hbench" "$TOP/scripts/bench/hbench.c" ||
 	die "the benchmark client does not build (a C compiler is needed)"
 rdl_print_env >"$OUT/env.sh"
+# Profiling of the NIC workload (BENCH_PERF=1, or BENCH_PERF=counters
+# without perf; see scripts/guest/bench.sh), and with BENCH_MMIO=1 QEMU's
+# trace of every MMIO access, switched on by the guest over QMP around each
+# client and counted per register (it slows the emulator: for a profile,
+# not for the figures).
+echo "BENCH_PERF=${BENCH_PERF:-}" >>"$OUT/env.sh"
+echo "BENCH_IPERF_S=${BENCH_IPERF_S:-5}" >>"$OUT/env.sh"
+echo "BENCH_MMIO=${BENCH_MMIO:-}" >>"$OUT/env.sh"
 
 # One vCPU: under software emulation its thread then has a host core to
 # itself, which takes most of the noise out (with two, the same run gave
@@ -41,7 +49,10 @@ bench_vm() {
 	mkdir -p "$dir"
 	cp "$OUT/env.sh" "$OUT/hbench" "$dir/"
 	log "booting the benchmark kernel, $RUNS runs per workload (logs: $dir)"
-	if ! VM_QEMU_OPTS="${VM_QEMU_OPTS:-}${1:+ $1}" "$TOP/scripts/vm.sh" "$dir" \
+	local trace=
+	[ -z "${BENCH_MMIO:-}" ] ||
+		trace=" -trace file=$dir/mmio.log"
+	if ! VM_QEMU_OPTS="${VM_QEMU_OPTS:-}${1:+ $1}$trace" "$TOP/scripts/vm.sh" "$dir" \
 		"scripts/guest/bench.sh '$dir' $RUNS $ONLY" >"$dir/console.log" 2>&1 ||
 		[ ! -f "$dir/status" ]; then
 		if [ -s "$dir/failed" ]; then

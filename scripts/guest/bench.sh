@@ -241,12 +241,150 @@ nic_down() {
 	rmmod "$1"
 }
 
+# profile DRIVER: the iperf3 client under perf (BENCH_PERF=1): samples of
+# every CPU with call chains, tracepoint counts, interrupts, NAPI polls (and
+# their work), transmissions per device, TCP and link counters and
+# (BENCH_MMIO=1) the MMIO accesses QEMU traced, per GiB received, into
+# $OUT/perf-DRIVER-N.*; prints iperf3's JSON. BENCH_PERF=counters: the same
+# without perf (less disturbed).
+PERF_N=0
+# mmio_trace on|off: QEMU's MMIO trace events (BENCH_MMIO=1), over QMP.
+mmio_trace() {
+	local on=false i
+	[ -n "${BENCH_MMIO:-}" ] || return 0
+	[ "$1" = on ] && on=true
+	rm -f "$OUT/qmp.rep"
+	echo '{"execute": "trace-event-set-state", "arguments":' \
+		"{\"name\": \"memory_region_ops_*\", \"enable\": $on}}" >"$OUT/qmp.new"
+	mv "$OUT/qmp.new" "$OUT/qmp.req"
+	for i in $(seq 100); do
+		[ -f "$OUT/qmp.rep" ] && return 0
+		sleep 0.1
+	done
+	echo "bench: QMP: no answer" >&2
+}
+profile() {
+	local p d out at0=0 at1=0 ev
+	PERF_N=$((PERF_N + 1))
+	p=$OUT/perf-$1-$PERF_N
+	# perf's data stays in the guest (a write to the shared folder is an
+	# interrupt, which e1000's shared line sees too).
+	d=/tmp/perf-$1-$PERF_N.data
+	ev=irq:irq_handler_entry,irq:softirq_entry,napi:napi_poll,net:net_dev_xmit
+	ev=$ev,net:netif_receive_skb,net:napi_gro_receive_entry,skb:consume_skb
+	ev=$ev,skb:kfree_skb,kmem:kmalloc,kmem:kmem_cache_alloc,kmem:mm_page_alloc
+	ev=$ev,kmem:kfree,kmem:kmem_cache_free
+	cat /proc/interrupts >"$p.irq0"
+	# Each NAPI poll's work, from the tracepoint, in the trace buffer.
+	mountpoint -q /sys/kernel/tracing || mount -t tracefs none /sys/kernel/tracing
+	echo 65536 >/sys/kernel/tracing/buffer_size_kb
+	echo >/sys/kernel/tracing/trace
+	echo 1 >/sys/kernel/tracing/events/napi/napi_poll/enable
+	echo 1 >/sys/kernel/tracing/events/net/net_dev_xmit/enable
+	ip netns exec bench1 nstat -n
+	ip netns exec bench2 nstat -n
+	mmio_trace on
+	[ ! -f "$OUT/mmio.log" ] || at0=$(stat -c %s "$OUT/mmio.log")
+	if [ "$BENCH_PERF" = counters ]; then
+		# Without perf: the trace events and counters only.
+		out=$(ip netns exec bench1 iperf3 -c 192.168.78.2 -t "$IPERF_S" -J 2>"$p.err")
+	else
+		out=$(perf stat -a -x, -o "$p.stat" -e "$ev" -- \
+			perf record -q -a -g -e cpu-clock -o "$d" -- \
+			ip netns exec bench1 iperf3 -c 192.168.78.2 -t "$IPERF_S" -J 2>"$p.err")
+	fi
+	echo 0 >/sys/kernel/tracing/events/napi/napi_poll/enable
+	echo 0 >/sys/kernel/tracing/events/net/net_dev_xmit/enable
+	{
+		echo "== sender"; ip netns exec bench1 nstat
+		echo "== receiver"; ip netns exec bench2 nstat
+		# re1000 reads the device's error statistics (MPC: frames the device
+		# missed for want of a buffer) only for a diagnosis.
+		if [ "$1" = re1000 ]; then
+			for dl in $(devlink dev | grep '^pci/'); do
+				echo "== $dl"
+				devlink health diagnose "$dl" reporter hw
+			done
+		fi
+		for ns in bench1 bench2; do
+			echo "== $ns"
+			ip -n $ns -s -s link
+			tc -n $ns -s qdisc
+		done
+	} >"$p.nstat" 2>&1
+	mmio_trace off
+	sleep 0.5
+	[ ! -f "$OUT/mmio.log" ] || at1=$(stat -c %s "$OUT/mmio.log")
+	cat /proc/interrupts >"$p.irq1"
+	echo "$out"
+	local bytes
+	bytes=$(echo "$out" | jq '.end.sum_received.bytes' 2>/dev/null) || bytes=0
+	{
+		echo "driver $1 bytes $bytes"
+		perf report -i "$d" --stdio --no-children --sort dso \
+			2>/dev/null | grep -v '^#' | grep . | head -20
+		perf report -i "$d" --stdio --no-children --sort sym \
+			-g none 2>/dev/null | grep -v '^#' | grep . |
+			head -80
+	} >"$p.report"
+	perf report -i "$d" --stdio --no-children --sort dso,sym \
+		-g caller,0.5,callee 2>/dev/null >"$p.callgraph" || true
+	{
+		[ ! -f "$p.stat" ] || awk -F, -v b="$bytes" '$1 ~ /^[0-9]+$/ {
+			printf "%-28s %12d %14.1f per GiB\n", $3, $1, $1 * 1073741824 / b }' "$p.stat"
+		# Interrupts of the NICs (named after the interface, or re1000), per GiB.
+		paste <(grep -E 'eth|ens|enp|e1000' "$p.irq0") <(grep -E 'eth|ens|enp|e1000' "$p.irq1") |
+			awk -v b="$bytes" '{ n = NF / 2; printf "irq %s: %d per GiB\n", $n,
+				($(n + 2) - $2) * 1073741824 / b }'
+		# NAPI polls: per device, count, work done, histogram of work.
+		grep -o 'device .* work [0-9]* budget' /sys/kernel/tracing/trace |
+			awk -v b="$bytes" '{
+				for (i = 1; i <= NF; i++) {
+					if ($i == "device") d = $(i + 1)
+					if ($i == "work") w = $(i + 1)
+				}
+				n[d]++; work[d] += w; h[d, (w >= 64 ? 64 : w >= 16 ? 16 : w >= 4 ? 4 : w >= 1 ? 1 : 0)]++
+			}
+			END {
+				for (d in n) {
+					printf "napi %s: %d polls (%.0f per GiB), work %.2f per poll;", d,
+						n[d], n[d] * 1073741824 / b, work[d] / n[d]
+					printf " work 0: %d, 1-3: %d, 4-15: %d, 16-63: %d, 64: %d\n",
+						h[d, 0], h[d, 1], h[d, 4], h[d, 16], h[d, 64]
+				}
+			}'
+		# Transmissions per device: count and mean length.
+		grep -o 'net_dev_xmit: dev=[^ ]* skbaddr=[^ ]* len=[0-9]*' /sys/kernel/tracing/trace |
+			awk -v b="$bytes" '{ split($2, d, "="); split($4, l, "="); n[d[2]]++; s[d[2]] += l[2] }
+			END { for (k in n) printf "xmit %s: %d (%.0f per GiB), mean len %.0f\n",
+				k, n[k], n[k] * 1073741824 / b, s[k] / n[k] }'
+		if [ "$at1" -gt "$at0" ]; then
+			tail -c +"$((at0 + 1))" "$OUT/mmio.log" | head -c "$((at1 - at0))" |
+				grep "e1000.*-mmio" |
+				/usr/bin/python3 -c '
+import sys, collections
+b = int(sys.argv[1]); c = collections.Counter()
+for line in sys.stdin:
+	f = line.split()
+	op = "write" if "ops_write" in f[0] else "read"
+	c[op, int(f[f.index("addr") + 1], 16) & 0x1ffff] += 1
+for (op, a), n in sorted(c.items()):
+	print("mmio %s 0x%05x: %d (%.0f per GiB)" % (op, a, n, n * 2**30 / b))
+' "$bytes"
+		fi
+	} >"$p.counts" 2>&1
+}
+
 tcp() {
 	local out bps
 	nic_up "$1"
 	ip netns exec bench2 iperf3 -s -1 >/dev/null 2>&1 &
 	sleep 0.5
-	out=$(ip netns exec bench1 iperf3 -c 192.168.78.2 -t "$IPERF_S" -J 2>&1) || true
+	if [ -n "${BENCH_PERF:-}" ]; then
+		out=$(profile "$1") || true
+	else
+		out=$(ip netns exec bench1 iperf3 -c 192.168.78.2 -t "$IPERF_S" -J 2>&1) || true
+	fi
 	wait || true
 	nic_down "$1"
 	bps=$(echo "$out" | jq '.end.sum_received.bits_per_second' 2>/dev/null)
