@@ -31,7 +31,10 @@ wait_for() {
 	done
 }
 
-carrier() { [ "$(ip -n "$1" -j link show "$2" | jq -r '.[0].operstate')" = UP ]; }
+# carrier NS DEV: DEV in namespace NS (empty: the initial one) is up.
+carrier() {
+	[ "$(ip ${1:+-n "$1"} -j link show "$2" | jq -r '.[0].operstate')" = UP ]
+}
 
 # Moves the NIC with MAC $1 into namespace $2 with address $3, and brings it up.
 place() {
@@ -97,11 +100,21 @@ inflight() {
 
 # Nothing in flight on either NIC's interface: every packet handed to a
 # device was completed or forgotten with its ring, as the queue limits must
-# see it, or the queue stalls for good (or dql's BUG_ON fires).
+# see it, or the queue stalls for good (or dql's BUG_ON fires). One process
+# per namespace for both NICs: this runs after every test.
 settled() {
-	local n
-	for n in "$(inflight $MAC_A)" "$(inflight $MAC_B)"; do
-		[ -z "$n" ] || [ "$n" = 0 ] || return 1
+	local ns n
+	for ns in "" $NS_A $NS_B; do
+		[ -z "$ns" ] || [ -e "/run/netns/$ns" ] || continue
+		# shellcheck disable=SC2016 # expanded by the inner bash
+		while read -r _ n; do
+			[ "$n" = 0 ] || return 1
+		done < <(${ns:+ip netns exec "$ns"} bash -c '
+			for d in /sys/class/net/*; do
+				read -r mac <"$d/address" 2>/dev/null || continue
+				[ "$mac" = "$1" ] || [ "$mac" = "$2" ] || continue
+				read -r n <"$d/queues/tx-0/byte_queue_limits/inflight" && echo "$mac $n"
+			done' bash $MAC_A $MAC_B)
 	done
 }
 
@@ -120,6 +133,9 @@ run_test() { ktap_test_result "$1" settled_after "${@:2}"; }
 
 # The reporter $2 of devlink handle $1, as JSON.
 reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
+
+# The recoveries of reporter $2 of $1 reached $3.
+recovered() { [ "$(reporter "$1" "$2" | jq .recover)" -ge "$3" ]; }
 
 # The PCI address of eth0 in namespace $1.
 bdf_of() { basename "$(ip netns exec "$1" readlink -f /sys/class/net/eth0/device)"; }

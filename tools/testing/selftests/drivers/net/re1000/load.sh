@@ -70,9 +70,6 @@ stream_end() {
 		.end.sum_received_bidir_reverse.bytes > 0' "$(cat "$TMP/iperf.json")"
 }
 
-# The recoveries of reporter $2 of $1 reached $3.
-recovered() { [ "$(reporter "$1" "$2" | jq .recover)" -ge "$3" ]; }
-
 # hw_events HANDLE FROM COUNT: COUNT test events on the hw reporter of
 # HANDLE (devlink health test, reported by the watchdog within 500 ms), each
 # recovered (a device reset) before the next; FROM: the recoveries before.

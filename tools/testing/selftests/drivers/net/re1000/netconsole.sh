@@ -50,12 +50,10 @@ test_load() {
 	DEV_A=$(ifname $MAC_A)
 	BDF_A=$(basename "$(readlink -f "/sys/class/net/$DEV_A/device")")
 	ip addr add $IP_A/24 dev "$DEV_A" && ip link set "$DEV_A" up &&
-		wait_for 10 carrier_here "$DEV_A" || return 1
+		wait_for 10 carrier "" "$DEV_A" || return 1
 	ip netns add $NS_B && place $MAC_B $NS_B $IP_B || return 1
 	ping -q -c 5 -i 0.1 -W 2 $IP_B >/dev/null
 }
-
-carrier_here() { [ "$(ip -j link show "$1" | jq -r '.[0].operstate')" = UP ]; }
 
 test_target() {
 	mountpoint -q $CFS || mount -t configfs none $CFS || return 1
@@ -81,14 +79,12 @@ stall() {
 	ping -q -i 0.02 -w 20 $IP_B >/dev/null 2>&1 &
 	ping=$!
 	echo 1 >"/sys/kernel/debug/re1000-$BDF_A/stall_tx" &&
-		wait_for 15 recovered_past "$n" ||
+		wait_for 15 recovered "pci/$BDF_A/0" tx $((n + 1)) ||
 		{ ktap_print_msg "stall not recovered: $(reporter "pci/$BDF_A/0" tx)"; rc=1; }
 	kill "$ping" 2>/dev/null
 	wait "$ping"
 	return $rc
 }
-
-recovered_past() { [ "$(reporter "pci/$BDF_A/0" tx | jq .recover)" -gt "$1" ]; }
 
 # messages FIRST LAST: prints "rdl-nc N" for N from FIRST to LAST as kernel
 # errors (any console prints them), and waits until B received each once.
