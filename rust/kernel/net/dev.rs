@@ -328,8 +328,7 @@ impl<T> Device<T> {
     /// (waking the queue, completing transmissions that the byte queue limits stopped)
     /// dereferences a null pointer.
     pub(crate) fn has_qdisc(&self) -> bool {
-        // SAFETY: By the type invariant, the device is valid; it has one transmit queue.
-        let queue = unsafe { bindings::netdev_get_tx_queue(self.as_raw(), 0) };
+        let queue = self.tx_queue();
         // SAFETY: `queue` is valid. The pointer is only compared: registration sets it, and it
         // never becomes null again (`dev_shutdown()` sets the `noop` discipline).
         !unsafe { ptr::read_volatile(&raw const (*queue).qdisc) }.is_null()
@@ -691,6 +690,18 @@ impl LinkSettings {
     }
 }
 
+/// Whether the private area of `dev` holds the `len` bytes at `ptr`.
+///
+/// # Safety
+///
+/// `dev` is a valid device.
+unsafe fn private_area_holds(dev: *mut bindings::net_device, ptr: *const u8, len: usize) -> bool {
+    // SAFETY: `dev` is valid (the safety requirements).
+    let (start, size) = unsafe { (bindings::netdev_priv(dev).cast::<u8>(), (*dev).priv_len) };
+    let (start, ptr, size) = (start as usize, ptr as usize, size as usize);
+    ptr >= start && ptr - start <= size && len <= size - (ptr - start)
+}
+
 /// A network device allocated and not registered yet, for data of type `T`, given by
 /// [`Unregistered::new`] to the function that makes the initialiser of that data, to set the
 /// device up before its data exists.
@@ -707,13 +718,10 @@ impl<T> NewDevice<T> {
         self.0.get()
     }
 
-    /// Whether the private area of the device holds the byte at `ptr`.
-    pub(crate) fn holds(&self, ptr: *const u8) -> bool {
-        let dev = self.as_raw();
+    /// Whether the private area of the device holds the `len` bytes at `ptr`.
+    pub(crate) fn holds(&self, ptr: *const u8, len: usize) -> bool {
         // SAFETY: By the type invariant, the device is valid.
-        let (start, len) = unsafe { (bindings::netdev_priv(dev).cast::<u8>(), (*dev).priv_len) };
-        let (start, ptr) = (start as usize, ptr as usize);
-        ptr >= start && ptr - start < len as usize
+        unsafe { private_area_holds(self.as_raw(), ptr, len) }
     }
 
     /// Sets the offloads the device is capable of, all enabled: users may turn them off and on

@@ -169,7 +169,7 @@ impl Napi {
     /// `dev` is allocated and not registered, and its private area holds an initialised `T`
     /// whose [`Operations::napi`] is `self`; this is called once.
     pub(crate) unsafe fn add<T: Operations>(&self, dev: &NewDevice<T>) -> Result {
-        if !dev.holds(self.as_raw().cast()) {
+        if !dev.holds(self.as_raw().cast(), size_of::<bindings::napi_struct>()) {
             return Err(EINVAL);
         }
         // SAFETY: `dev` is valid and not registered; the context is in its private area, so it

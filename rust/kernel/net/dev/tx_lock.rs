@@ -234,11 +234,8 @@ impl<T: Operations> Device<T> {
 
     /// Whether the device's private area holds the `len` bytes at `ptr`.
     fn holds(&self, ptr: *const u8, len: usize) -> bool {
-        let dev = self.as_raw();
         // SAFETY: By the type invariant, the device is valid.
-        let (start, size) = unsafe { (bindings::netdev_priv(dev).cast::<u8>(), (*dev).priv_len) };
-        let (start, ptr) = (start as usize, ptr as usize);
-        ptr >= start && ptr - start <= size as usize && len <= size as usize - (ptr - start)
+        unsafe { super::private_area_holds(self.as_raw(), ptr, len) }
     }
 }
 
