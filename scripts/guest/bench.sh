@@ -331,9 +331,11 @@ profile() {
 		-g caller,0.5,callee 2>/dev/null >"$p.callgraph" || true
 	{
 		[ ! -f "$p.stat" ] || awk -F, -v b="$bytes" '$1 ~ /^[0-9]+$/ {
-			printf "%-28s %12d %14.1f per GiB\n", $3, $1, $1 * 1073741824 / b }' "$p.stat"
+			printf "%-28s %12d %14.1f per GiB\n", $3, $1,
+				$1 * 1073741824 / b }' "$p.stat"
 		# Interrupts of the NICs (named after the interface, or re1000), per GiB.
-		paste <(grep -E 'eth|ens|enp|e1000' "$p.irq0") <(grep -E 'eth|ens|enp|e1000' "$p.irq1") |
+		local nics='eth|ens|enp|e1000'
+		paste <(grep -E "$nics" "$p.irq0") <(grep -E "$nics" "$p.irq1") |
 			awk -v b="$bytes" '{ n = NF / 2; printf "irq %s: %d per GiB\n", $n,
 				($(n + 2) - $2) * 1073741824 / b }'
 		# NAPI polls: per device, count, work done, histogram of work.
@@ -343,21 +345,34 @@ profile() {
 					if ($i == "device") d = $(i + 1)
 					if ($i == "work") w = $(i + 1)
 				}
-				n[d]++; work[d] += w; h[d, (w >= 64 ? 64 : w >= 16 ? 16 : w >= 4 ? 4 : w >= 1 ? 1 : 0)]++
+				n[d]++
+				work[d] += w
+				h[d, (w >= 64 ? 64 : w >= 16 ? 16 : w >= 4 ? 4 : w >= 1 ? 1 : 0)]++
 			}
 			END {
 				for (d in n) {
-					printf "napi %s: %d polls (%.0f per GiB), work %.2f per poll;", d,
-						n[d], n[d] * 1073741824 / b, work[d] / n[d]
-					printf " work 0: %d, 1-3: %d, 4-15: %d, 16-63: %d, 64: %d\n",
-						h[d, 0], h[d, 1], h[d, 4], h[d, 16], h[d, 64]
+					printf "napi %s: %d polls (%.0f per GiB),", d,
+						n[d], n[d] * 1073741824 / b
+					printf " work %.2f per poll;", work[d] / n[d]
+					printf " work 0: %d, 1-3: %d, 4-15: %d,",
+						h[d, 0], h[d, 1], h[d, 4]
+					printf " 16-63: %d, 64: %d\n", h[d, 16], h[d, 64]
 				}
 			}'
 		# Transmissions per device: count and mean length.
-		grep -o 'net_dev_xmit: dev=[^ ]* skbaddr=[^ ]* len=[0-9]*' /sys/kernel/tracing/trace |
-			awk -v b="$bytes" '{ split($2, d, "="); split($4, l, "="); n[d[2]]++; s[d[2]] += l[2] }
-			END { for (k in n) printf "xmit %s: %d (%.0f per GiB), mean len %.0f\n",
-				k, n[k], n[k] * 1073741824 / b, s[k] / n[k] }'
+		grep -o 'net_dev_xmit: dev=[^ ]* skbaddr=[^ ]* len=[0-9]*' \
+			/sys/kernel/tracing/trace |
+			awk -v b="$bytes" '{
+				split($2, d, "=")
+				split($4, l, "=")
+				n[d[2]]++
+				s[d[2]] += l[2]
+			}
+			END {
+				for (k in n)
+					printf "xmit %s: %d (%.0f per GiB), mean len %.0f\n",
+						k, n[k], n[k] * 1073741824 / b, s[k] / n[k]
+			}'
 		if [ "$at1" -gt "$at0" ]; then
 			tail -c +"$((at0 + 1))" "$OUT/mmio.log" | head -c "$((at1 - at0))" |
 				grep "e1000.*-mmio" |

@@ -58,14 +58,18 @@ test_trace_report() {
 # message after the first with a space. One process: this runs often.
 MON=/tmp/rdevsim-mon.$$
 mon_lines() {
-	awk 'function out(w, n) {
+	awk 'function out(w) {
 			if (m == "") return
 			gsub(/[ \t]+/, " ", m)
 			sub(/^ ?\[[^]]*\] ?/, "", m)
-			n = split(m, w, " ")
-			if (w[1] ~ /:$/) { h = substr(w[1], 1, length(w[1]) - 1); m = substr(m, length(w[1]) + 2) }
-			n = split(m, w, " ")
-			if (w[1] == "reporter" && w[3] == "state" && w[5] == "error" && w[7] == "recover")
+			split(m, w, " ")
+			if (w[1] ~ /:$/) {
+				h = substr(w[1], 1, length(w[1]) - 1)
+				m = substr(m, length(w[1]) + 2)
+			}
+			split(m, w, " ")
+			if (w[1] == "reporter" && w[3] == "state" &&
+			    w[5] == "error" && w[7] == "recover")
 				print h, w[2], w[4], w[6], w[8]
 			else
 				print h, m

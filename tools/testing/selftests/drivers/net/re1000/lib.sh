@@ -113,7 +113,8 @@ settled() {
 			for d in /sys/class/net/*; do
 				read -r mac <"$d/address" 2>/dev/null || continue
 				[ "$mac" = "$1" ] || [ "$mac" = "$2" ] || continue
-				read -r n <"$d/queues/tx-0/byte_queue_limits/inflight" && echo "$mac $n"
+				read -r n <"$d/queues/tx-0/byte_queue_limits/inflight" &&
+					echo "$mac $n"
 			done' bash $MAC_A $MAC_B)
 	done
 }
