@@ -391,16 +391,19 @@ for (op, a), n in sorted(c.items()):
 }
 
 tcp() {
-	local out bps
+	local out bps server
 	nic_up "$1"
 	ip netns exec bench2 iperf3 -s -1 >/dev/null 2>&1 &
+	server=$!
 	sleep 0.5
 	if [ -n "${BENCH_PERF:-}" ]; then
 		out=$(profile "$1") || true
 	else
 		out=$(ip netns exec bench1 iperf3 -c 192.168.78.2 -t "$IPERF_S" -J 2>&1) || true
 	fi
-	wait || true
+	# A client that failed leaves the server waiting for one: stop it.
+	kill "$server" 2>/dev/null
+	wait "$server" || true
 	nic_down "$1"
 	bps=$(echo "$out" | jq '.end.sum_received.bits_per_second' 2>/dev/null)
 	case $bps in
