@@ -31,6 +31,17 @@ __rust_helper unsigned char *rust_helper_skb_tail_pointer(const struct sk_buff *
 	return skb_tail_pointer(skb);
 }
 
+__rust_helper bool rust_helper_skb_cloned(const struct sk_buff *skb)
+{
+	return skb_cloned(skb);
+}
+
+__rust_helper void *rust_helper_skb_put_data(struct sk_buff *skb, const void *data,
+					     unsigned int len)
+{
+	return skb_put_data(skb, data, len);
+}
+
 /* The field is in a struct group, out of bindgen's plain reach. */
 __rust_helper void rust_helper_skb_set_protocol(struct sk_buff *skb, __be16 protocol)
 {

@@ -310,9 +310,10 @@ impl Poll<'_> {
     /// Hands a received Ethernet frame to the stack, through generic receive offload.
     ///
     /// Under netpoll (a budget of zero), which may poll with interrupts disabled and in any
-    /// context, nothing is received: the frame is dropped.
+    /// context, nothing is received: the frame is dropped. So is a frame shorter than an
+    /// Ethernet header, whose header would be read from beyond its data.
     pub fn receive(&self, skb: SkBuff) {
-        if self.budget == 0 {
+        if self.budget == 0 || skb.len() < bindings::ETH_HLEN {
             drop(skb);
             return;
         }

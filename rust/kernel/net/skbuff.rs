@@ -134,16 +134,30 @@ impl SkBuff {
         }
     }
 
-    /// The room after the data, in bytes: what [`SkBuff::put`] may add.
+    /// The room after the data, in bytes: what [`SkBuff::put`] may add. None in a buffer with
+    /// fragments, whose data does not end in its linear part, or in one that shares its linear
+    /// part with a clone.
     pub fn tailroom(&self) -> u32 {
+        if !self.tail_is_own() {
+            return 0;
+        }
         // SAFETY: By the type invariant, the buffer is valid.
         unsafe { bindings::skb_tailroom(self.as_raw()) }
     }
 
+    /// Whether the data ends in the linear part (no fragments), which no clone shares: where
+    /// `skb_put()` may extend it (it asserts the first, and the second keeps the writes
+    /// private).
+    fn tail_is_own(&self) -> bool {
+        let skb = self.as_raw();
+        // SAFETY: By the type invariant, the buffer is valid.
+        unsafe { (*skb).data_len == 0 && !bindings::skb_cloned(skb) }
+    }
+
     /// Extends the data by `len` bytes of the tail room, e.g. by what a device received there;
-    /// [`EINVAL`] if there is not that much room.
+    /// [`EINVAL`] if there is not that much room ([`SkBuff::tailroom`]).
     pub fn put(&mut self, len: u32) -> Result {
-        if len > self.tailroom() {
+        if !self.tail_is_own() || len > self.tailroom() {
             return Err(EINVAL);
         }
         // SAFETY: By the type invariant, `self` owns the buffer, which has `len` bytes of room.
@@ -185,9 +199,13 @@ impl SkBuff {
     /// Maps the room after the data for `dev` to write (reception); once it is unmapped, the
     /// driver [`put`](SkBuff::put)s what the device wrote.
     ///
-    /// On failure, the buffer is freed as dropped: [`ENODEV`] if the device is no longer bound.
+    /// On failure, the buffer is freed as dropped: [`EINVAL`] if it has no tail room
+    /// ([`SkBuff::tailroom`]), [`ENODEV`] if the device is no longer bound.
     pub fn map_from_device(self, dev: &DmaDevice) -> Result<Mapped> {
         let len = self.tailroom() as usize;
+        if len == 0 {
+            return Err(EINVAL);
+        }
         // SAFETY: By the type invariant, the buffer is valid: its tail room starts at the end
         // of its data.
         let ptr = unsafe { bindings::skb_tail_pointer(self.as_raw()) };
@@ -549,8 +567,9 @@ impl DmaDevice {
 /// # Invariants
 ///
 /// `segs[..count]` are mappings for `dev` in direction `dir` of pieces of `skb`'s memory: the
-/// first of the linear part if `single` is set, the others of pages; made while `dev` was
-/// bound. `skb` is initialised until it is given back or dropped, once.
+/// first of the linear part if `single` is set (from the tail pointer, for
+/// [`DataDirection::FromDevice`]), the others of pages; made while `dev` was bound. While
+/// mapped, `skb` is not changed. `skb` is initialised until it is given back or dropped, once.
 pub struct Mapped<const N: usize = 1> {
     skb: ManuallyDrop<SkBuff>,
     dev: DmaDevice,
@@ -719,11 +738,160 @@ impl<const N: usize> Mapped<N> {
     }
 }
 
+impl Mapped {
+    /// Appends the first `len` bytes that the device wrote into this receive buffer to `to`,
+    /// and leaves the buffer mapped, for the device to fill again.
+    ///
+    /// For a small frame, a buffer of its size with a copy of it is cheaper than a new
+    /// receive buffer, and takes less of a socket's receive memory (which counts the whole
+    /// buffer a frame arrived in): what drivers call copybreak. The driver copies once the
+    /// device gave the buffer back (its descriptor done), and gives it to the device again
+    /// after. The bytes are copied by the kernel's `memcpy()`, never read through a Rust
+    /// reference: a device that still writes meanwhile makes them garbage, not undefined
+    /// behaviour.
+    ///
+    /// It takes the buffer mutably, as the CPU owns it from the first sync to the last: a
+    /// second copy at the same time would give it back to the device during the first.
+    ///
+    /// Fails with [`EINVAL`] unless the mapping is one of [`SkBuff::map_from_device`] of at
+    /// least `len` bytes and `to` has room for them ([`SkBuff::tailroom`]); with [`ENODEV`]
+    /// if the device is no longer bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{
+    ///     net::skbuff::{Mapped, SkBuff},
+    ///     prelude::*,
+    /// };
+    ///
+    /// /// A copy, in a buffer from `alloc`, of the frame of `len` bytes that the device wrote
+    /// /// into `buf`, if it is small; then `buf` stays mapped, for the ring's next free slot.
+    /// fn copy_small(
+    ///     buf: &mut Mapped,
+    ///     len: u32,
+    ///     alloc: impl FnOnce(u32) -> Result<SkBuff>,
+    /// ) -> Result<Option<SkBuff>> {
+    ///     if len > 256 {
+    ///         return Ok(None);
+    ///     }
+    ///     let mut skb = alloc(len)?;
+    ///     buf.copy_received(len, &mut skb)?;
+    ///     Ok(Some(skb))
+    /// }
+    /// ```
+    pub fn copy_received(&mut self, len: u32, to: &mut SkBuff) -> Result {
+        if self.dir != DataDirection::FromDevice
+            || !self.single
+            || len as usize > self.len()
+            || !to.tail_is_own()
+            || len > to.tailroom()
+        {
+            return Err(EINVAL);
+        }
+        let addr = self.dma_address();
+        let size = len as usize;
+        let dir = self.dir.into();
+        // SAFETY: By the type invariant, the buffer is valid; for a mapping from the device,
+        // its tail pointer is where the mapping starts, unmoved while the buffer is mapped.
+        let from = unsafe { bindings::skb_tail_pointer(self.skb.as_raw()) };
+        let to = to.as_raw();
+        self.dev
+            .with_bound(|dev| {
+                // SAFETY: By the type invariant, `addr` is a mapping for `dev`, bound during
+                // the call, in `dir`, of at least `size` bytes (checked above).
+                unsafe { bindings::dma_sync_single_for_cpu(dev, addr, size, dir) };
+                // SAFETY: `from` points to `size` bytes of the mapped buffer, which `self.skb`
+                // keeps alive and the CPU owns until the next sync (`&mut self`: no other copy
+                // runs); `to` is a valid buffer that the caller owns (`&mut`), linear and not
+                // cloned, with `size` bytes of tail room (checked above), and is not
+                // `self.skb`, which is never lent mutably.
+                unsafe { bindings::skb_put_data(to, from.cast(), len) };
+                // SAFETY: As for the sync for the CPU above; the CPU no longer reads it, and
+                // this call is the only one using it (`&mut self`).
+                unsafe { bindings::dma_sync_single_for_device(dev, addr, size, dir) };
+            })
+            .ok_or(ENODEV)
+    }
+}
+
 impl<const N: usize> Drop for Mapped<N> {
     fn drop(&mut self) {
         if self.unmap_all() {
             // SAFETY: By the type invariant, `skb` is initialised; it is dropped once, here.
             unsafe { ManuallyDrop::drop(&mut self.skb) };
         }
+    }
+}
+
+#[macros::kunit_tests(rust_net_skbuff)]
+mod tests {
+    use super::*;
+
+    /// A linear buffer with `room` bytes of tail room, or more.
+    fn linear(room: u32) -> Result<SkBuff> {
+        // SAFETY: Any size and flags may be asked for.
+        let skb =
+            unsafe { bindings::__alloc_skb(room, GFP_KERNEL.as_raw(), 0, bindings::NUMA_NO_NODE) };
+        // SAFETY: A new buffer, which the test owns.
+        NonNull::new(skb)
+            .map(|skb| unsafe { SkBuff::from_raw(skb) })
+            .ok_or(ENOMEM)
+    }
+
+    #[test]
+    fn put_into_linear() -> Result {
+        let mut skb = linear(64)?;
+        let room = skb.tailroom();
+        assert!(room >= 64);
+        skb.put(10)?;
+        assert_eq!(skb.len(), 10);
+        assert_eq!(skb.tailroom(), room - 10);
+        assert_eq!(skb.put(room - 9), Err(EINVAL));
+        assert_eq!(skb.len(), 10);
+        Ok(())
+    }
+
+    /// A clone shares the linear part: writing after the data would write into it.
+    #[test]
+    fn no_put_into_cloned() -> Result {
+        let mut skb = linear(64)?;
+        skb.put(10)?;
+        // SAFETY: `skb` is a valid buffer.
+        let clone = unsafe { bindings::skb_clone(skb.as_raw(), GFP_KERNEL.as_raw()) };
+        // SAFETY: A new buffer, which the test owns.
+        let clone = NonNull::new(clone)
+            .map(|skb| unsafe { SkBuff::from_raw(skb) })
+            .ok_or(ENOMEM)?;
+        assert_eq!(skb.tailroom(), 0);
+        assert_eq!(skb.put(0), Err(EINVAL));
+        assert_eq!(skb.put(1), Err(EINVAL));
+        assert_eq!(skb.len(), 10);
+        drop(clone);
+        skb.put(1)?;
+        assert_eq!(skb.len(), 11);
+        Ok(())
+    }
+
+    /// `skb_put()` asserts (`BUG`) a buffer without fragments, even to add nothing.
+    #[test]
+    fn no_put_into_nonlinear() -> Result {
+        let mut err = 0;
+        // SAFETY: Any sizes and flags may be asked for; `err` is valid for writes.
+        let skb =
+            unsafe { bindings::alloc_skb_with_frags(64, 4096, 0, &mut err, GFP_KERNEL.as_raw()) };
+        // SAFETY: A new buffer, which the test owns; its page fragment of 4096 bytes becomes
+        // data, as its allocator's callers do.
+        let mut skb = NonNull::new(skb)
+            .map(|skb| unsafe {
+                (*skb.as_ptr()).len = 4096;
+                (*skb.as_ptr()).data_len = 4096;
+                SkBuff::from_raw(skb)
+            })
+            .ok_or(ENOMEM)?;
+        assert_eq!(skb.tailroom(), 0);
+        assert_eq!(skb.put(0), Err(EINVAL));
+        assert_eq!(skb.len(), 4096);
+        Ok(())
     }
 }
