@@ -416,10 +416,19 @@ impl Nic {
         hw.write(TCTL, TCTL_EN | TCTL_PSP | TCTL_CT | TCTL_COLD | TCTL_RTLC)
     }
 
-    /// Gives the device empty buffers for every unused receive slot, and tells it.
+    /// Gives the device empty buffers for every unused receive slot (those it gave back and
+    /// the driver kept first, then new ones), and tells it.
     fn refill_rx(&self, rx: &mut RxRing, alloc: impl Fn(u32) -> Result<SkBuff>) {
         let mut tail = None;
         while rx.unused() > 0 {
+            match rx.push_kept() {
+                Ok(Some(t)) => {
+                    tail = Some(t);
+                    continue;
+                }
+                Ok(None) => (),
+                Err(_) => break,
+            }
             let Ok(skb) = alloc(RX_BUF_LEN) else {
                 self.counters.rx_dropped.add(1);
                 break;
@@ -546,7 +555,7 @@ impl Nic {
             {
                 let mut rx = self.rx.lock();
                 while taken < BATCH && work + (taken as u32) < budget {
-                    match rx.pop() {
+                    match rx.pop(|len| poll.alloc_skb(len)) {
                         Ok(Some(Received::Frame(skb))) => {
                             self.counters.rx_packets.add(1);
                             self.counters.rx_bytes.add(u64::from(skb.len()));

@@ -29,13 +29,22 @@ pub(crate) const RING_LEN: usize = 256;
 /// The receive buffer size the device is set for (`RCTL.BSIZE` 2048).
 pub(crate) const RX_BUF_LEN: u32 = 2048;
 
+/// The length of an Ethernet header, the shortest frame handed up.
+const ETH_HLEN: u32 = 14;
+
+/// Frames up to this length are copied into a buffer of their size, and the receive buffer
+/// they came in is given to the device again (the C driver's `copybreak`): a socket's receive
+/// memory counts a frame's whole buffer, and a new 2 KiB buffer costs more than a copy.
+pub(crate) const COPYBREAK: u32 = 256;
+
 /// What a ring has in common: descriptors, buffers, and where the driver is.
 ///
 /// # Invariants
 ///
 /// `desc` holds `RING_LEN` descriptors; `bufs[i]` is the buffer that descriptor `i` points to (or
-/// the packet that it ends), if the device may use it; `next_to_use` and `next_to_clean` are
-/// below `RING_LEN`.
+/// the packet that it ends), if the device may use it; in a slot the device does not hold, it is
+/// a receive buffer kept to be given to the device again, if any (the receive ring only).
+/// `next_to_use` and `next_to_clean` are below `RING_LEN`.
 pub(crate) struct Ring<B> {
     desc: Coherent<[u64]>,
     bufs: KVVec<Option<B>>,
@@ -70,7 +79,8 @@ impl<B> Ring<B> {
         (self.next_to_clean + RING_LEN - self.next_to_use - 1) % RING_LEN
     }
 
-    /// Buffers (packets, for the transmit ring) the device holds.
+    /// Packets the device holds (for the transmit ring: the receive ring keeps buffers in
+    /// slots the device does not hold).
     pub(crate) fn pending_packets(&self) -> u64 {
         self.bufs.iter().filter(|b| b.is_some()).count() as u64
     }
@@ -384,8 +394,28 @@ impl RxRing {
         Ok(ring.next_to_use as u32)
     }
 
+    /// Hands the device again the buffer kept in the next slot to fill, if there is one;
+    /// returns the new tail, for `RDT`.
+    pub(crate) fn push_kept(&mut self) -> Result<Option<u32>> {
+        let ring = &mut self.ring;
+        let i = ring.next_to_use;
+        let Some(buf) = &ring.bufs[i] else {
+            return Ok(None);
+        };
+        ring.write_desc(i, buf.dma_address(), 0)?;
+        ring.next_to_use = (i + 1) % RING_LEN;
+        Ok(Some(ring.next_to_use as u32))
+    }
+
     /// The next descriptor the device filled, if any.
-    pub(crate) fn pop(&mut self) -> Result<Option<Received>> {
+    ///
+    /// A frame of up to [`COPYBREAK`] bytes comes in a buffer from `small`, and its receive
+    /// buffer stays in its slot, as does the buffer of a bad frame; a larger frame comes in its
+    /// receive buffer.
+    pub(crate) fn pop(
+        &mut self,
+        small: impl FnOnce(u32) -> Result<SkBuff>,
+    ) -> Result<Option<Received>> {
         let ring = &mut self.ring;
         let i = ring.next_to_clean;
         if i == ring.next_to_use {
@@ -400,10 +430,7 @@ impl RxRing {
         let status = ring.status(i)?;
         ring.write_desc(i, 0, 0)?;
         ring.next_to_clean = (i + 1) % RING_LEN;
-        let Some(buf) = ring.bufs[i].take() else {
-            return Ok(Some(Received::Error));
-        };
-        let Ok(mut skb) = buf.unmap() else {
+        let Some(buf) = &mut ring.bufs[i] else {
             return Ok(Some(Received::Error));
         };
         let len = (status & 0xffff) as u32;
@@ -413,7 +440,24 @@ impl RxRing {
             self.discarding = !end;
             return Ok(Some(Received::Error));
         }
-        if status & RXD_ERR_FRAME != 0 || skb.put(len).is_err() {
+        // Shorter than an Ethernet header (the device strips the CRC): no frame.
+        if status & RXD_ERR_FRAME != 0 || len < ETH_HLEN {
+            return Ok(Some(Received::Error));
+        }
+        if len <= COPYBREAK {
+            if let Ok(mut skb) = small(len) {
+                if buf.copy_received(len, &mut skb).is_ok() {
+                    return Ok(Some(Received::Frame(skb)));
+                }
+            }
+        }
+        let Some(buf) = ring.bufs[i].take() else {
+            return Ok(Some(Received::Error));
+        };
+        let Ok(mut skb) = buf.unmap() else {
+            return Ok(Some(Received::Error));
+        };
+        if skb.put(len).is_err() {
             return Ok(Some(Received::Error));
         }
         Ok(Some(Received::Frame(skb)))

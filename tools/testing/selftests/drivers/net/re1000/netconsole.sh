@@ -95,6 +95,9 @@ messages() {
 	done
 	wait_for 20 received "$1" "$2" || {
 		ktap_print_msg "messages $1 to $2: $(count "$1" "$2") received, of $(($2 - $1 + 1))"
+		# A datagram that reached B and was dropped by its socket, told apart from one lost.
+		ktap_print_msg "B: $(ip netns exec $NS_B nstat -az UdpInDatagrams UdpRcvbufErrors |
+			awk 'NR > 1 { printf "%s %s ", $1, $2 }')"
 		return 1
 	}
 }
