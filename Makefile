@@ -4,6 +4,7 @@
 #   make test [T=name]   build, boot one VM, run every test (or those matching)
 #   make demo            walk through devlink health in a VM
 #   make bench           rdevsim against netdevsim on a non-debug kernel
+#   make fuzz [FUZZ_N=n FUZZ_SEED=s]   a long devlink netlink fuzzing run
 #   make env             where the tree, the build and the modules are
 #   make patches [PATCH_DIR=dir]   the in-tree part as a patch series
 #   make patches-check   every patch of the series builds, warning-free
@@ -13,9 +14,9 @@
 # KCC=gcc builds the kernel with gcc (no KASAN) instead of clang.
 
 SHELL := /bin/bash
-export KDIR T KCC
+export KDIR T KCC FUZZ_N FUZZ_SEED FUZZ_ARGS
 
-.PHONY: all setup prepare kernel modules test demo bench env patches patches-check check clean
+.PHONY: all setup prepare kernel modules test demo bench fuzz env patches patches-check check clean
 
 all: modules
 
@@ -39,6 +40,9 @@ demo:
 
 bench:
 	@scripts/bench.sh
+
+fuzz:
+	@scripts/fuzz.sh
 
 env:
 	@scripts/env.sh

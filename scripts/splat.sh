@@ -3,6 +3,8 @@
 # Kernel splats: reads a kernel log on stdin, prints each line that starts a
 # splat (without its timestamp) and exits 1 when there is one:
 #   splat.sh [--all] <log
+#   splat.sh --pattern     prints the extended regular expression, for a
+#                          test that watches the log itself (devlink_fuzz)
 #
 # These are the first lines of the kernel's own reports: WARN(), BUG(), oops,
 # lockdep, KASAN, KFENCE, UBSAN, SLUB debugging, debugobjects, kmemleak,
@@ -23,6 +25,10 @@ SPLATS=(
 	'unregister_netdevice: waiting for' 'stalled pool shutdown'
 )
 PATTERN="(^|[^a-zA-Z])($(IFS='|'; echo "${SPLATS[*]}"))"
+if [ "${1:-}" = --pattern ]; then
+	echo "$PATTERN"
+	exit 0
+fi
 
 # One splat is expected: the harness's self test (selftest drivers/rsplat)
 # loads src/rsplat, which warns once, between the kernel log lines

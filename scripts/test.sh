@@ -26,6 +26,10 @@ case $T in *rkasan_oob*) export RDL_KASAN_PROOF=m ;; esac
 rm -rf "$OUT"
 mkdir -p "$OUT"
 rdl_print_env >"$OUT/env.sh"
+# What a test takes from the make command line (make fuzz: scripts/fuzz.sh).
+for v in FUZZ_N FUZZ_SEED FUZZ_ARGS RDL_TEST_TIMEOUT; do
+	if [ -n "${!v:-}" ]; then printf "%s=%q\n" "$v" "${!v}"; fi
+done >>"$OUT/env.sh"
 
 log "booting the test kernel (logs: $OUT)"
 t0=$SECONDS

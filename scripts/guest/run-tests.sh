@@ -42,12 +42,13 @@ tests() {
 	done
 }
 
-# The timeout of test $1, from its folder's settings.
+# The timeout of test $1, from its folder's settings, or RDL_TEST_TIMEOUT
+# (make fuzz) for every test.
 test_timeout() {
 	local to
 	to=$(sed -n 's/^timeout=//p' "$TOP/tools/testing/selftests/$(dirname "$1")/settings" \
 		2>/dev/null)
-	echo "${to:-45}"
+	echo "${RDL_TEST_TIMEOUT:-${to:-45}}"
 }
 
 if [ "${1:-}" = --timeouts ]; then
