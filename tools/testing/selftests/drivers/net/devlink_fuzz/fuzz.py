@@ -51,6 +51,7 @@ NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLA_F_NESTED = 0x8000
+SO_RCVBUFFORCE = 33
 
 COMMANDS = [
     "get", "port-get", "info-get", "health-reporter-get", "health-reporter-set",
@@ -116,6 +117,12 @@ class Fuzzer:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
         sock.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1)
         sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+        try:
+            # A diagnose sends its whole reply before the first read: 1 MiB of data
+            # overruns the default buffer (ENOBUFS), as it would iproute2's.
+            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+        except PermissionError:
+            pass
         sock.settimeout(30)
         return sock
 
@@ -261,9 +268,15 @@ class Fuzzer:
         sock = self.socket() if abandon else self.sock
         try:
             err = self.exchange(sock, msg, dump, abandon)
-        except socket.timeout:
-            # Its answer may still come: the next request gets a socket of its own.
-            err = "timeout"
+        except (socket.timeout, OSError) as e:
+            # What is left of its answer may still come: the next request gets a socket
+            # of its own. ENOBUFS: the socket overran, some of the answer was dropped.
+            if isinstance(e, socket.timeout):
+                err = "timeout"
+            elif e.errno == errno.ENOBUFS:
+                err = "overrun"
+            else:
+                raise
             if not abandon:
                 self.sock.close()
                 self.sock = self.socket()
