@@ -8,6 +8,9 @@
 #  - what must not compile does not (scripts/build-fail/)
 #  - checkpatch.pl on C, headers, scripts and the generated patch series
 #  - shellcheck (warnings and errors) on scripts
+#  - rustdoc of the kernel crate: intra-doc and srctree/ links resolve
+#  - the networking docs with ours, as 'make htmldocs SPHINXDIRS=networking'
+#    builds them, warning-free
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
@@ -81,6 +84,63 @@ if kmake -C "$TREE" O="$BUILD" -j"$(nproc)" rustdoc >"$BUILD/rustdoc.log" 2>&1 &
 else
 	bad
 	grep -E -A8 '(warning|error)(\[[^]]*\])?:' "$BUILD/rustdoc.log" | head -n 60
+fi
+
+# The networking documentation, ours included, built as the kernel builds
+# it: 'make htmldocs SPHINXDIRS=networking' with the venv's Sphinx (so the
+# host's make, not the toolchain's), in an output directory of its own in
+# the cache (docs/), with the jobs make gives it. From scratch: Sphinx warns
+# about a page only when it reads it, and leaves the output of a page that
+# is gone. Every warning fails but these, which the pristine 7.3.4 tree
+# gives there too (each pattern one line of the log, paths relative to the
+# tree):
+docs_known=(
+	# graphviz is optional (tools/docs/sphinx-pre-install): without it,
+	# graphs are shown as their source.
+	'^WARNING: dot\(1\) not found, for better output quality install graphviz '
+	# kernel-doc of upstream headers.
+	"^WARNING: include/net/page_pool/types\.h:105 Excess struct member '(fast|slow)' "
+	# Docutils 0.22 refuses the section titles of a DOC: block in a
+	# kernel-doc directive (0.21 dropped them silently).
+	'^Documentation/networking/kapi:107: include/net/net_shaper\.h:(75|88): ERROR: A level 3 '
+	# Duplicate entries in Documentation/ABI, which a page of networking
+	# includes whole: sysfs-driver-hid-lenovo-go and -lenovo-go-s.
+	'^WARNING: /sys/bus/usb/devices/.*/(os_mode|touchpad/enabled)(_index)? is defined 2 times: '
+	# Targets outside SPHINXDIRS: the generated netlink specs and labels
+	# of other folders exist only in a build of the whole Documentation.
+	"^Documentation/networking/index\.rst:8: WARNING: toctree .* 'netlink/specs/index' "
+	"^Documentation/networking/index\.rst:4: WARNING: undefined label: 'netdev-faq' "
+	"^Documentation/networking/devlink/devlink-port\.rst:380: WARNING: .* 'auxiliary_bus' "
+)
+step "htmldocs (networking)"
+t0=$SECONDS
+docs=$CACHE/docs/${TREE##*/}
+rm -rf "$docs"
+mkdir -p "$docs"
+make -C "$TREE" O="$docs" SPHINXDIRS=networking -j"$(nproc)" htmldocs \
+	>"$docs/htmldocs.log" 2>&1 && docs_rc=0 || docs_rc=$?
+docs_bad=$docs/htmldocs.bad
+sed "s|$TREE/||g" "$docs/htmldocs.log" | grep -E '(WARNING|ERROR|CRITICAL|SEVERE)' |
+	grep -v -E "${docs_known[@]/#/-e}" >"$docs_bad" || true
+# Each of our pages that the series lays in the tree must have become a page
+# of the output. Those it does not (rdevsim.rst: the module is out of tree)
+# are checked by Docutils alone, as a reST viewer renders them.
+for f in $(git ls-files '*.rst'); do
+	html=${f#Documentation/}
+	html=$docs/Documentation/output/${html%.rst}.html
+	if [ ! -f "$TREE/$f" ]; then
+		docutils --exit-status=warning "$f" /dev/null >>"$docs_bad" 2>&1 ||
+			echo "$f: Docutils failed" >>"$docs_bad"
+	elif [ ! -f "$html" ]; then
+		echo "$f: not built (SPHINXDIRS=networking)" >>"$docs_bad"
+	fi
+done
+if [ "$docs_rc" = 0 ] && [ ! -s "$docs_bad" ]; then
+	echo "ok ($((SECONDS - t0)) s)"
+else
+	bad
+	[ "$docs_rc" = 0 ] || tail -n 20 "$docs/htmldocs.log"
+	cat "$docs_bad"
 fi
 
 # Last: clippy-driver's kernel crate differs in its symbol hashes from the

@@ -12,6 +12,13 @@ BINDGEN_VERSION=0.73.2
 LIBCLANG_VERSION=18.1.1
 VIRTME_NG_VERSION=1.42
 PYYAML_VERSION=6.0.2
+# The documentation build (make check): the kernel tree's
+# Documentation/sphinx/requirements.txt names alabaster, Sphinx and pyyaml
+# without versions, i.e. the newest; pinned to what pip installed from it
+# (7.3.4's) on Python 3.11, with docutils, which makes most reST warnings.
+SPHINX_VERSION=9.0.4
+ALABASTER_VERSION=1.0.0
+DOCUTILS_VERSION=0.22.4
 
 VENV=$CACHE/venv
 export PATH="$VENV/bin:$HOME/.cargo/bin:$PATH"

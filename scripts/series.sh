@@ -23,7 +23,8 @@ set -euo pipefail
 
 S=$TOP/series
 # Directories of the repository that mirror the kernel tree's in-tree part.
-INTREE="rust include samples Documentation/networking/devlink/devlink-health-rust.rst"
+INTREE="rust include samples Documentation/networking/devlink/devlink-health-rust.rst
+	Documentation/networking/devlink/re1000.rst"
 
 serieses() { find "$S" -mindepth 1 -maxdepth 1 -type d | sort; }
 # The patch directories of series $1, or of every series, in order.

@@ -59,12 +59,18 @@ if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
 fi
 
 want="libclang==$LIBCLANG_VERSION virtme-ng==$VIRTME_NG_VERSION PyYAML==$PYYAML_VERSION"
+want="$want Sphinx==$SPHINX_VERSION alabaster==$ALABASTER_VERSION docutils==$DOCUTILS_VERSION"
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
 	log "python venv: $want"
-	rm -rf "$VENV"
-	# The venv comes first in PATH: look python3 up again now that it is gone.
-	hash -r
-	python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
+	# A working venv gets the new pins installed into it rather than being
+	# made again: a test run elsewhere may be using its virtme-ng meanwhile.
+	if ! "$VENV/bin/python3" -c '' 2>/dev/null; then
+		rm -rf "$VENV"
+		# The venv comes first in PATH: look python3 up again now that it
+		# is gone.
+		hash -r
+		python3 -m venv "$VENV" || die "python3 -m venv failed: install python3-venv"
+	fi
 	# shellcheck disable=SC2086
 	quiet "pip install $want" "$CACHE/logs/pip.log" \
 		"$VENV/bin/pip" install --disable-pip-version-check $want
