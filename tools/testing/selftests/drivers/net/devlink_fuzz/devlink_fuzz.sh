@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Hostile user space: fuzz.py sends FUZZ_N (default 3000) mutated and valid
+# Hostile user space: fuzz.py sends FUZZ_N (default 2000) mutated and valid
 # devlink health requests, from seed FUZZ_SEED (default 1), to rdevsim (three
 # instances of two ports, with failing ops, a slow recover, a failing recover
 # and a 1 MiB dump), the sample and re1000 at once, while reports come in
@@ -17,7 +17,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../rdevsim/lib.sh
 . "$DIR/../rdevsim/lib.sh"
 
-N=${FUZZ_N:-3000}
+N=${FUZZ_N:-2000}
 SEED=${FUZZ_SEED:-1}
 DBG=/sys/kernel/debug/rdevsim
 SAMPLE=/sys/kernel/debug/rust_devlink_health/report

@@ -99,6 +99,7 @@ class Fuzzer:
         self.max_attr = max(a.value for a in attrs.values())
         self.ops = {name: ynl.ops[name] for name in COMMANDS}
         self.sock = self.socket()
+        self.rbuf = bytearray(1 << 20)
         self.seq = 0
         self.sent = 0
         # Of every request sent: the same seed sends the same.
@@ -224,15 +225,18 @@ class Fuzzer:
         return struct.pack("IHHII", 16 + len(genl) + len(body), self.family,
                            flags, self.seq, 0) + genl + body
 
-    def exchange(self, sock, msg, dump, abandon=False):
-        """Sends `msg`; the errno the kernel answers (0 for success).
+    def exchange(self, sock, msg, dump, abandon=False, replies=None):
+        """Sends `msg`; the errno the kernel answers (0 for success). The attributes of
+        each reply go into the list `replies`, if given.
 
         A request is answered by its ack (NLMSG_ERROR), after its replies: for diagnose,
         a multipart reply ended by NLMSG_DONE. A dump ends with NLMSG_DONE, or an error."""
         seq = struct.unpack_from("I", msg, 8)[0]
         sock.send(msg)
         while True:
-            data = sock.recv(1 << 20)
+            # Into a buffer made once: no memory mapped for each answer (faults.py counts
+            # the allocations of this task).
+            data = memoryview(self.rbuf)[:sock.recv_into(self.rbuf)]
             off = 0
             while off + 16 <= len(data):
                 length, kind, _, nseq, _ = struct.unpack_from("IHHII", data, off)
@@ -246,6 +250,8 @@ class Fuzzer:
                         return err
                 if kind == NLMSG_DONE and dump:
                     return -struct.unpack_from("i", data, off + 16)[0] if length >= 20 else 0
+                if replies is not None and kind not in (NLMSG_ERROR, NLMSG_DONE):
+                    replies.append(bytes(data[off + 20:off + length]))
                 off += (length + 3) & ~3
             if dump and abandon:
                 return 0
