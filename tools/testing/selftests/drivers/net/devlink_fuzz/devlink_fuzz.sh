@@ -6,7 +6,8 @@
 # instances of two ports, with failing ops, a slow recover, a failing recover
 # and a 1 MiB dump), the sample and re1000 at once, while reports come in
 # through debugfs and rdevsim instances come and go; first as root, then as
-# an unprivileged user. The kernel log is checked after every request.
+# an unprivileged user; then everything is torn down while it sends, and
+# while a dump is being read. The kernel log is checked after every request.
 # FUZZ_ARGS adds options of fuzz.py's (e.g. --show EMSGSIZE). RDEVSIM_KO,
 # RUST_DEVLINK_HEALTH_KO and RE1000_KO name the modules.
 
@@ -86,12 +87,43 @@ test_unprivileged() {
 	[ "${PIPESTATUS[0]}" = 0 ]
 }
 
-test_unload() {
-	local i
-	for i in 1 2 3 4; do rdevsim_del $i || return 1; done
-	rmmod rdevsim && rmmod rust_devlink_health && rmmod re1000 || return 1
+# Teardown while requests are in flight: with a dump show of rdevsim1's 1
+# MiB dump held after its first message (lib/dump_hold.py) and the fuzzer
+# sending, every instance is deleted and every module unloaded. The held
+# dump then fails (EINVAL: its reporter is gone), and the fuzzer, stopped
+# after, saw no splat.
+test_teardown() {
+	local line fpid i rc=0
+	# A dump of 1 MiB, made by the dump show (the one stored at the set-up is
+	# of the default 16 bytes, one message).
+	devlink health dump clear faux/rdevsim1 reporter dummy || return 1
+	coproc HOLD { "$PY" "$DIR/../lib/dump_hold.py" faux/rdevsim1 dummy 2>&1; }
+	read -r -t 60 line <&"${HOLD[0]}"
+	[ "${line%% *}" = held ] || { ktap_print_msg "dump of rdevsim1: ${line:-no answer}"; rc=1; }
+	"$PY" "$TMP/fuzz.py" "$TMP" --seed "$((SEED + 2))" -n 100000 --until "$TMP/stop" \
+		--splat-re "$SPLAT_RE" >"$TMP/teardown" 2>&1 &
+	fpid=$!
+	# Once it sends (it has printed what it found).
+	for _ in $(seq 300); do
+		grep -q instances "$TMP/teardown" && break
+		sleep 0.2
+	done
+	sleep 2
+	for i in 1 2 3 4; do rdevsim_del $i || rc=1; done
+	rmmod rdevsim && rmmod rust_devlink_health && rmmod re1000 || rc=1
+	sleep 2
+	touch "$TMP/stop"
+	wait $fpid || { sed 's/^#*/#/' "$TMP/teardown"; rc=1; }
+	echo >&"${HOLD[1]}"
+	read -r -t 60 line <&"${HOLD[0]}"
+	wait "$HOLD_PID"
+	case $line in "rest "*" EINVAL") ;; *)
+		ktap_print_msg "the held dump of an instance gone ended: ${line:-no answer}"
+		rc=1 ;;
+	esac
 	[ -z "$(devlink dev show)" ] ||
-		{ ktap_print_msg "left: $(devlink dev show | tr '\n' ' ')"; return 1; }
+		{ ktap_print_msg "left: $(devlink dev show | tr '\n' ' ')"; rc=1; }
+	return $rc
 }
 
 ktap_print_header
@@ -106,5 +138,5 @@ ktap_test_result "set-up: rdevsim, the sample and re1000, dumps stored" test_set
 ktap_test_result "fuzz as root: seed $SEED, $N requests, no splat, state consistent" test_root
 ktap_test_result "fuzz unprivileged: EPERM for admin commands, nothing changed" \
 	test_unprivileged
-ktap_test_result "every instance removed, modules unloaded" test_unload
+ktap_test_result "all removed and unloaded amid the fuzzer and a held 1 MiB dump" test_teardown
 ktap_finished

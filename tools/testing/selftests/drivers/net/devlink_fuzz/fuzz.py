@@ -3,7 +3,7 @@
 """A bounded, seeded fuzzer of devlink health requests, in one process.
 
 usage: fuzz.py KSRC --seed S -n N [--report PATH]... [--churn CFG:FIRST:COUNT]
-               [--splat-re RE] [--unprivileged]
+               [--splat-re RE] [--unprivileged] [--until FILE]
 
 Builds requests from the devlink YAML spec of the kernel tree KSRC for the
 health commands (and GET, PORT_GET, INFO_GET), for every instance, port and
@@ -26,6 +26,9 @@ errors. Prints the requests sent and, per command, the errnos seen.
 
 With --unprivileged (run as a user without CAP_NET_ADMIN), every command
 the spec marks admin-perm must fail with EPERM, and nothing may change.
+
+With --until FILE, it sends until FILE exists, and checks nothing but the
+kernel log: the caller tears the instances down meanwhile.
 """
 
 import argparse
@@ -398,6 +401,9 @@ def main():
     ap.add_argument("--churn")
     ap.add_argument("--splat-re")
     ap.add_argument("--unprivileged", action="store_true")
+    ap.add_argument("--until", metavar="FILE",
+                    help="send until FILE exists (at most -n), then stop without the checks: "
+                    "the instances are being torn down meanwhile")
     ap.add_argument("--show", action="append", default=[],
                     help="print the first request that got this errno (e.g. EMSGSIZE)")
     args = ap.parse_args()
@@ -439,6 +445,8 @@ def main():
         t.start()
     try:
         for _ in range(args.n):
+            if args.until and os.path.exists(args.until):
+                break
             fuzz.request(rng.choices(COMMANDS, WEIGHTS)[0], targets, clearable)
     except Splat:
         return 1
@@ -460,6 +468,8 @@ def main():
             code = getattr(errno, name, None)
             if (op, code) in fuzz.first:
                 print(f"#     first {name}: {fuzz.first[(op, code)]}")
+    if args.until:
+        return 0
     return check(ynl, fuzz, before, instances, witness, args.unprivileged)
 
 

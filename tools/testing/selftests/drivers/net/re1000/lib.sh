@@ -31,6 +31,42 @@ wait_for() {
 	done
 }
 
+# hold_dump HANDLE REPORTER: a dump show of the reporter, held after its
+# first message (lib/dump_hold.py, a coprocess) while the caller tears the
+# device down; release_dump then reads the rest and prints how it ended
+# ("rest MESSAGES END"). One at a time.
+RE1000_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
+hold_dump() {
+	local line
+	coproc HOLD { python3 "$RE1000_LIB_DIR/../lib/dump_hold.py" "$@" 2>&1; }
+	read -r -t 30 line <&"${HOLD[0]}"
+	[ "${line%% *}" = held ] && return 0
+	ktap_print_msg "dump of $*: ${line:-no answer}"
+	release_dump >/dev/null
+	return 1
+}
+
+release_dump() {
+	local line
+	echo >&"${HOLD[1]}"
+	read -r -t 30 line <&"${HOLD[0]}"
+	wait "$HOLD_PID"
+	echo "$line"
+}
+
+# released_dump_ends: the dump held by hold_dump, read on once its device
+# is gone, ends: whole (re1000's dumps, of 2 to 3 KiB, fit in the first
+# message of a dump, so devlink had made all of the answer before the
+# teardown; it is read from the socket afterwards), or with EINVAL (the
+# reporter gone when devlink made the rest).
+released_dump_ends() {
+	local end
+	end=$(release_dump)
+	case $end in "rest "*" done" | "rest "*" EINVAL") return 0 ;; esac
+	ktap_print_msg "the held dump of a device gone ended: ${end:-no answer}"
+	return 1
+}
+
 # carrier NS DEV: DEV in namespace NS (empty: the initial one) is up.
 carrier() {
 	[ "$(ip ${1:+-n "$1"} -j link show "$2" | jq -r '.[0].operstate')" = UP ]

@@ -201,27 +201,32 @@ test_down_up() {
 
 
 test_rebind() {
-	local bdf
+	local bdf rc
 	bdf=$(bdf_of $NS_A)
 	[ -n "$bdf" ] || return 1
+	hold_dump "pci/$bdf" hw || return 1
 	flood
 	sleep 1
-	echo "$bdf" >$DRV/unbind || { unflood >/dev/null; return 1; }
-	sleep 0.5
+	echo "$bdf" >$DRV/unbind || { unflood >/dev/null; release_dump >/dev/null; return 1; }
+	released_dump_ends
+	rc=$?
 	echo "$bdf" >$DRV/bind || { unflood >/dev/null; return 1; }
 	unflood >/dev/null
 	# The new interface comes up in the initial namespace.
-	wait_for 5 has_if $MAC_A && place $MAC_A $NS_A $IP_A && pings 20
+	wait_for 5 has_if $MAC_A && place $MAC_A $NS_A $IP_A && pings 20 && [ $rc = 0 ]
 }
 
 test_reload() {
+	local rc=0
+	hold_dump "pci/$(bdf_of $NS_B)/0" tx || return 1
 	flood
 	sleep 1
-	rmmod re1000 || { unflood >/dev/null; return 1; }
+	rmmod re1000 || { unflood >/dev/null; release_dump >/dev/null; return 1; }
 	unflood >/dev/null
+	released_dump_ends || rc=1
 	[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
 	load && wait_for 5 has_if $MAC_A && wait_for 5 has_if $MAC_B &&
-		place_both && pings 20
+		place_both && pings 20 && [ $rc = 0 ]
 }
 
 test_unload() {
@@ -240,7 +245,7 @@ run_test "TCP transfer of 4 MiB, offloads off, same checksum" test_tcp_no_offloa
 run_test "counters of ip -s link match what was sent" test_counters
 run_test "small datagrams: 150 held by a receiver that does not read" test_small_held
 run_test "down and up, traffic again" test_down_up
-run_test "unbind and rebind while traffic flows, traffic again" test_rebind
-run_test "rmmod and insmod while traffic flows, traffic again" test_reload
+run_test "unbind and rebind amid traffic and a dump being read, traffic again" test_rebind
+run_test "rmmod and insmod amid traffic and a dump being read, traffic again" test_reload
 run_test "unload" test_unload
 ktap_finished
