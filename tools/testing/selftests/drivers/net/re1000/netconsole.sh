@@ -98,6 +98,12 @@ messages() {
 		# A datagram that reached B and was dropped by its socket, told apart from one lost.
 		ktap_print_msg "B: $(ip netns exec $NS_B nstat -az UdpInDatagrams UdpRcvbufErrors |
 			awk 'NR > 1 { printf "%s %s ", $1, $2 }')"
+		# Lost on the way: on B's receive ring, or in A's transmit ring at a reset
+		# (a stall found again under the stream recovers it: more resets than rounds).
+		ktap_print_msg "B: $(ip -n $NS_B -j -s link show eth0 |
+			jq -c '.[0].stats64.rx | {packets, dropped, missed, errors}')"
+		ktap_print_msg "A's tx reporter: $(reporter "pci/$BDF_A/0" tx |
+			jq -c '{error, recover}')"
 		return 1
 	}
 }
