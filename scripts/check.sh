@@ -117,10 +117,13 @@ t0=$SECONDS
 docs=$CACHE/docs/${TREE##*/}
 rm -rf "$docs"
 mkdir -p "$docs"
-make -C "$TREE" O="$docs" SPHINXDIRS=networking -j"$(nproc)" htmldocs \
+# Sphinx colours its warnings when CI=true or FORCE_COLOR is set, even into
+# a file; NO_COLOR wins over both, and the sed below strips what is left.
+NO_COLOR=1 make -C "$TREE" O="$docs" SPHINXDIRS=networking -j"$(nproc)" htmldocs \
 	>"$docs/htmldocs.log" 2>&1 && docs_rc=0 || docs_rc=$?
 docs_bad=$docs/htmldocs.bad
-sed "s|$TREE/||g" "$docs/htmldocs.log" | grep -E '(WARNING|ERROR|CRITICAL|SEVERE)' |
+sed -e "s|$TREE/||g" -e 's/\x1b\[[0-9;]*m//g' "$docs/htmldocs.log" |
+	grep -E '(WARNING|ERROR|CRITICAL|SEVERE)' |
 	grep -v -E "${docs_known[@]/#/-e}" >"$docs_bad" || true
 # Each of our pages that the series lays in the tree must have become a page
 # of the output. Those it does not (rdevsim.rst: the module is out of tree)
