@@ -17,6 +17,8 @@ KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
 DIR=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../rdevsim/lib.sh
 . "$DIR/../rdevsim/lib.sh"
+# shellcheck source=../lib/dump_hold.sh
+. "$DIR/../lib/dump_hold.sh"
 
 N=${FUZZ_N:-2000}
 SEED=${FUZZ_SEED:-1}
@@ -97,9 +99,7 @@ test_teardown() {
 	# A dump of 1 MiB, made by the dump show (the one stored at the set-up is
 	# of the default 16 bytes, one message).
 	devlink health dump clear faux/rdevsim1 reporter dummy || return 1
-	coproc HOLD { "$PY" "$DIR/../lib/dump_hold.py" faux/rdevsim1 dummy 2>&1; }
-	read -r -t 60 line <&"${HOLD[0]}"
-	[ "${line%% *}" = held ] || { ktap_print_msg "dump of rdevsim1: ${line:-no answer}"; rc=1; }
+	hold_dump faux/rdevsim1 dummy || return 1
 	"$PY" "$TMP/fuzz.py" "$TMP" --seed "$((SEED + 2))" -n 100000 --until "$TMP/stop" \
 		--splat-re "$SPLAT_RE" >"$TMP/teardown" 2>&1 &
 	fpid=$!
@@ -114,9 +114,7 @@ test_teardown() {
 	sleep 2
 	touch "$TMP/stop"
 	wait $fpid || { sed 's/^#*/#/' "$TMP/teardown"; rc=1; }
-	echo >&"${HOLD[1]}"
-	read -r -t 60 line <&"${HOLD[0]}"
-	wait "$HOLD_PID"
+	line=$(release_dump)
 	case $line in "rest "*" EINVAL") ;; *)
 		ktap_print_msg "the held dump of an instance gone ended: ${line:-no answer}"
 		rc=1 ;;

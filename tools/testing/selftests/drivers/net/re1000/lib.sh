@@ -31,28 +31,9 @@ wait_for() {
 	done
 }
 
-# hold_dump HANDLE REPORTER: a dump show of the reporter, held after its
-# first message (lib/dump_hold.py, a coprocess) while the caller tears the
-# device down; release_dump then reads the rest and prints how it ended
-# ("rest MESSAGES END"). One at a time.
-RE1000_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
-hold_dump() {
-	local line
-	coproc HOLD { python3 "$RE1000_LIB_DIR/../lib/dump_hold.py" "$@" 2>&1; }
-	read -r -t 30 line <&"${HOLD[0]}"
-	[ "${line%% *}" = held ] && return 0
-	ktap_print_msg "dump of $*: ${line:-no answer}"
-	release_dump >/dev/null
-	return 1
-}
-
-release_dump() {
-	local line
-	echo >&"${HOLD[1]}"
-	read -r -t 30 line <&"${HOLD[0]}"
-	wait "$HOLD_PID"
-	echo "$line"
-}
+# hold_dump and release_dump.
+# shellcheck source=../lib/dump_hold.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/dump_hold.sh"
 
 # released_dump_ends: the dump held by hold_dump, read on once its device
 # is gone, ends: whole (re1000's dumps, of 2 to 3 KiB, fit in the first
