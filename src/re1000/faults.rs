@@ -12,19 +12,26 @@
 //! - `mem_decode` (read, write `0` or `1`): the memory-decoding bit of the PCI command
 //!   register; cleared, the device no longer answers at its registers (QEMU reads zero there,
 //!   hardware all ones), as if it had left the bus;
-//! - `fail_recover` (read, write a boolean): the next recovery (of either reporter) fails.
+//! - `fail_recover` (read, write a boolean): the next recovery (of either reporter) fails;
+//! - `recover_hold` (read, write a boolean): set, recoveries (of either reporter) wait in
+//!   their op, holding the devlink instance lock, until it is cleared (10 s at most, or until
+//!   a signal), so that tests can tear the device down while a recovery runs;
+//! - `recovering` (read): how many recoveries wait there now.
 //!
 //! Other writes fail with `EINVAL` and change nothing.
 
 use kernel::{
     debugfs::{Dir, File},
     net::dev::Device,
+    new_condvar, new_mutex,
     prelude::*,
     str::{kstrtobool_bytes, CString},
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
+        CondVar, CondVarTimeoutResult, Mutex,
     },
+    time::msecs_to_jiffies,
     uaccess::UserSliceReader,
 };
 
@@ -85,10 +92,74 @@ fn store_fail_recover(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
     Ok(())
 }
 
+/// The longest a recovery waits for `recover_hold` to be cleared: a test that fails to clear
+/// it holds the devlink instance lock no longer than this.
+const RECOVER_HOLD_MAX_MS: u32 = 10_000;
+
+/// `recover_hold`: recoveries wait while it is set.
+#[pin_data]
+pub(crate) struct RecoverHold {
+    #[pin]
+    held: Mutex<bool>,
+    #[pin]
+    let_go: CondVar,
+    /// The recoveries waiting now.
+    waiting: Atomic<u32>,
+}
+
+impl RecoverHold {
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            held <- new_mutex!(false, "re1000::recover_hold"),
+            let_go <- new_condvar!("re1000::recover_let_go"),
+            waiting: Atomic::new(0),
+        })
+    }
+
+    /// Waits while the hold is set, for [`RECOVER_HOLD_MAX_MS`] at most, or until a signal.
+    pub(crate) fn wait(&self) {
+        let mut left = msecs_to_jiffies(RECOVER_HOLD_MAX_MS);
+        let mut held = self.held.lock();
+        self.waiting.add(1, Relaxed);
+        while *held {
+            match self.let_go.wait_interruptible_timeout(&mut held, left) {
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
+                _ => break,
+            }
+        }
+        self.waiting.fetch_sub(1, Relaxed);
+    }
+
+    fn set(&self, hold: bool) {
+        *self.held.lock() = hold;
+        if !hold {
+            self.let_go.notify_all();
+        }
+    }
+}
+
+fn hold(netdev: &Netdev) -> &RecoverHold {
+    netdev.data().get_ref().recover_hold()
+}
+
+fn show_recover_hold(netdev: &Netdev, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+    writeln!(f, "{}", if *hold(netdev).held.lock() { 'Y' } else { 'N' })
+}
+
+fn store_recover_hold(netdev: &Netdev, reader: &mut UserSliceReader) -> Result {
+    let on = read_bool(reader)?;
+    hold(netdev).set(on);
+    Ok(())
+}
+
+fn show_recovering(netdev: &Netdev, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+    writeln!(f, "{}", hold(netdev).waiting.load(Relaxed))
+}
+
 /// The knobs of a device; dropping them removes them.
 pub(crate) struct Faults {
     // Files first, then their folder.
-    _files: [Pin<KBox<File<Netdev>>>; 4],
+    _files: [Pin<KBox<File<Netdev>>>; 6],
     _dir: Dir,
 }
 
@@ -126,6 +197,19 @@ impl Faults {
                     &show_fail_recover,
                     &store_fail_recover,
                 ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.read_write_callback_file(
+                    c"recover_hold",
+                    netdev.clone(),
+                    &show_recover_hold,
+                    &store_recover_hold,
+                ),
+                GFP_KERNEL,
+            )?,
+            KBox::pin_init(
+                dir.read_callback_file(c"recovering", netdev.clone(), &show_recovering),
                 GFP_KERNEL,
             )?,
         ];

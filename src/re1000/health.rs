@@ -98,8 +98,10 @@ impl TxRingState {
     }
 }
 
-/// Fails a recovery that fault injection (`fail_recover`) asked to fail.
+/// Holds a recovery while fault injection asks (`recover_hold`), and fails one it asked to
+/// fail (`fail_recover`).
 fn injected_failure(nic: &Nic, extack: &mut ExtAck<'_>) -> Result {
+    nic.recover_hold().wait();
     if nic.recover_fails() {
         extack.set_message(c"re1000: recover set to fail by fault injection");
         return Err(EIO);

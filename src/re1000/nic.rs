@@ -19,6 +19,7 @@ use kernel::{
 };
 
 use crate::{
+    faults::RecoverHold,
     hw::Hw,
     itr::Moderation,
     regs::*,
@@ -155,6 +156,9 @@ pub(crate) struct Nic {
     tx_timed_out: Atomic<bool>,
     /// Fault injection: the next recovery fails.
     fail_next_recover: Atomic<bool>,
+    /// Fault injection: recoveries wait.
+    #[pin]
+    recover_hold: RecoverHold,
     /// `devlink health test` asked the watchdog for a test event on `hw`.
     test_event: Atomic<bool>,
 }
@@ -197,6 +201,7 @@ impl Nic {
                 ),
                 tx_timed_out: Atomic::new(false),
                 fail_next_recover: Atomic::new(false),
+                recover_hold <- RecoverHold::new(),
                 test_event: Atomic::new(false),
             }? Error))
         })
@@ -218,6 +223,11 @@ impl Nic {
     /// Makes the next recovery fail (fault injection).
     pub(crate) fn fail_next_recover(&self) -> &Atomic<bool> {
         &self.fail_next_recover
+    }
+
+    /// Makes recoveries wait (fault injection).
+    pub(crate) fn recover_hold(&self) -> &RecoverHold {
+        &self.recover_hold
     }
 
     /// Whether a recovery is to fail, as asked by fault injection; asked once per recovery.

@@ -306,17 +306,23 @@ qmp() {
 # guest unbinds the driver and ejects the device) while pings flow: the
 # driver lets go of it without a splat (RDL_QMP_DIR: where scripts/vm.sh
 # passes QMP commands on), its devlink instance and knobs go
-# with it, and B keeps working; a dump show still being read meanwhile ends
-# once read on. Plugged back, the device is probed again.
+# with it, and B keeps working; the removal waits for a recover held in the
+# driver's op, which then fails (the device is going), and a dump show still
+# being read meanwhile ends once read on. Plugged back, the device is probed
+# again.
 test_hot_unplug() {
+	local rc held_rc=0
 	hold_dump pci/$BDF_A/0 tx || return 1
+	hold_recover "$BDF_A" || { release_dump >/dev/null; return 1; }
 	flood
 	qmp '{"execute": "device_del", "arguments": {"id": "nic1"}}' ||
-		{ unflood >/dev/null; release_dump >/dev/null; return 1; }
+		{ unflood >/dev/null; let_go_recover >/dev/null; release_dump >/dev/null; return 1; }
+	teardown_waits || held_rc=1
+	released_recover_fails || held_rc=1
 	wait_for 20 test ! -e "/sys/bus/pci/devices/$BDF_A"
-	local rc=$? dump_rc=0
+	rc=$?
 	unflood >/dev/null
-	released_dump_ends || dump_rc=1
+	released_dump_ends || held_rc=1
 	[ $rc = 0 ] || { ktap_print_msg "$BDF_A still there"; return 1; }
 	[ ! -e "$DBG-$BDF_A" ] && ! devlink dev show | grep -q "pci/$BDF_A" &&
 		[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
@@ -331,7 +337,7 @@ test_hot_unplug() {
 	fi
 	BDF_A=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
 	expect '.state == "healthy" and .error == 0' "$(reporter pci/$BDF_A hw)" &&
-		place $MAC_A $NS_A $IP_A && pings 10 && [ $dump_rc = 0 ]
+		place $MAC_A $NS_A $IP_A && pings 10 && [ $held_rc = 0 ]
 }
 
 # Unloading while a stall is being found and recovered.
@@ -370,7 +376,7 @@ run_test "bad knob input: EINVAL, nothing changed" test_bad_input
 run_test "dump clear" test_dump_clear
 run_test "memory decoding off: hw reported, device set up again" test_mem_decode
 if [ -n "${RDL_QMP_DIR:-}" ]; then
-	run_test "PCI hot-unplug amid traffic and a dump being read, plugged back" \
+	run_test "PCI hot-unplug amid traffic, a dump read and a recover held, plugged back" \
 		test_hot_unplug
 else
 	ktap_test_skip "PCI hot-unplug: no QMP (RDL_QMP_DIR), not in the test VM"

@@ -48,6 +48,70 @@ released_dump_ends() {
 	return 1
 }
 
+# hold_recover BDF: a 'devlink health recover' of the device's hw reporter
+# that waits in re1000's recover op (the recover_hold knob), where it holds
+# the devlink instance lock, until let_go_recover; in the background, one at
+# a time. devlink calls the op only for a reporter in error: a test event,
+# left unrecovered, puts it there first.
+hold_recover() {
+	RECOVER_KNOBS=/sys/kernel/debug/re1000-$1
+	RECOVER_OUT=$(mktemp)
+	if ! devlink health set "pci/$1" reporter hw auto_recover false ||
+		! devlink health test "pci/$1" reporter hw ||
+		! wait_for 10 in_error "pci/$1" hw; then
+		ktap_print_msg "hw of $1 not in error: $(reporter "pci/$1" hw)"
+		return 1
+	fi
+	echo 1 >"$RECOVER_KNOBS/recover_hold" || return 1
+	devlink health recover "pci/$1" reporter hw >"$RECOVER_OUT" 2>&1 &
+	RECOVER_PID=$!
+	wait_for 10 reads "$RECOVER_KNOBS/recovering" 1 && return 0
+	ktap_print_msg "the recover of pci/$1 hw never waited in the op"
+	let_go_recover >/dev/null
+	return 1
+}
+
+in_error() { [ "$(reporter "$1" "$2" | jq -r .state)" = error ]; }
+
+reads() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+
+# let_go_recover: clears the hold (the knobs are there as long as the
+# devlink instance, which waits for the recover to end), waits for the
+# recover, and prints its exit status and output on one line.
+let_go_recover() {
+	local rc
+	echo 0 >"$RECOVER_KNOBS/recover_hold" 2>/dev/null
+	wait "$RECOVER_PID"
+	rc=$?
+	echo "$rc $(tr '\n' ' ' <"$RECOVER_OUT")"
+	rm -f "$RECOVER_OUT"
+}
+
+# teardown_waits: the task that removes the device (unbind, rmmod or the
+# hotplug thread) waits for the held recover to leave the instance lock,
+# in devlink_unregister(), with the device's knobs and instance still there.
+teardown_waits() {
+	local end=$((SECONDS + 10))
+	until grep -qs -w devlink_unregister /proc/[0-9]*/stack; do
+		if [ $SECONDS -ge $end ]; then
+			ktap_print_msg "no task waits in devlink_unregister()"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# released_recover_fails: the held recover, let go with its device being
+# removed, ends with the driver's answer to that (ENODEV and its message)
+# rather than resetting a device on its way out.
+released_recover_fails() {
+	local end
+	end=$(let_go_recover)
+	case $end in "1 "*"re1000: the device is gone"*"No such device"*) return 0 ;; esac
+	ktap_print_msg "the held recover ended: ${end:-no answer}"
+	return 1
+}
+
 # carrier NS DEV: DEV in namespace NS (empty: the initial one) is up.
 carrier() {
 	[ "$(ip ${1:+-n "$1"} -j link show "$2" | jq -r '.[0].operstate')" = UP ]

@@ -5,8 +5,10 @@
 # one NIC in each of two network namespaces, link, ping, a TCP transfer whose
 # checksum matches on both sides (with and without the offloads), the
 # counters of 'ip -s link' against what was sent, down/up, and unbind/rebind
-# and rmmod/insmod while traffic flows, traffic resuming after. RE1000_KO
-# names the module file.
+# and rmmod/insmod while traffic flows, a dump show is being read and a
+# recover waits in the driver's op (the removal waits for it, and it then
+# finds the device going), traffic resuming after. RE1000_KO names the
+# module file.
 
 KSFT_LIB=${KSFT_LIB:-$(dirname "$0")/../../..}
 # shellcheck source=/dev/null
@@ -201,15 +203,19 @@ test_down_up() {
 
 
 test_rebind() {
-	local bdf rc
+	local bdf rc=0 unbind
 	bdf=$(bdf_of $NS_A)
 	[ -n "$bdf" ] || return 1
 	hold_dump "pci/$bdf" hw || return 1
+	hold_recover "$bdf" || { release_dump >/dev/null; return 1; }
 	flood
 	sleep 1
-	echo "$bdf" >$DRV/unbind || { unflood >/dev/null; release_dump >/dev/null; return 1; }
-	released_dump_ends
-	rc=$?
+	echo "$bdf" >$DRV/unbind &
+	unbind=$!
+	teardown_waits || rc=1
+	released_recover_fails || rc=1
+	wait $unbind || { ktap_print_msg "unbind failed"; rc=1; }
+	released_dump_ends || rc=1
 	echo "$bdf" >$DRV/bind || { unflood >/dev/null; return 1; }
 	unflood >/dev/null
 	# The new interface comes up in the initial namespace.
@@ -217,11 +223,18 @@ test_rebind() {
 }
 
 test_reload() {
-	local rc=0
-	hold_dump "pci/$(bdf_of $NS_B)/0" tx || return 1
+	local rc=0 bdf unload
+	bdf=$(bdf_of $NS_B)
+	[ -n "$bdf" ] || return 1
+	hold_dump "pci/$bdf/0" tx || return 1
+	hold_recover "$bdf" || { release_dump >/dev/null; return 1; }
 	flood
 	sleep 1
-	rmmod re1000 || { unflood >/dev/null; release_dump >/dev/null; return 1; }
+	rmmod re1000 &
+	unload=$!
+	teardown_waits || rc=1
+	released_recover_fails || rc=1
+	wait $unload || { ktap_print_msg "rmmod failed"; rc=1; }
 	unflood >/dev/null
 	released_dump_ends || rc=1
 	[ -z "$(ifname $MAC_A $NS_A)" ] || return 1
@@ -245,7 +258,7 @@ run_test "TCP transfer of 4 MiB, offloads off, same checksum" test_tcp_no_offloa
 run_test "counters of ip -s link match what was sent" test_counters
 run_test "small datagrams: 150 held by a receiver that does not read" test_small_held
 run_test "down and up, traffic again" test_down_up
-run_test "unbind and rebind amid traffic and a dump being read, traffic again" test_rebind
-run_test "rmmod and insmod amid traffic and a dump being read, traffic again" test_reload
+run_test "unbind and rebind amid traffic, a dump read and a recover held, traffic again" test_rebind
+run_test "rmmod and insmod amid traffic, a dump read and a recover held, traffic again" test_reload
 run_test "unload" test_unload
 ktap_finished
