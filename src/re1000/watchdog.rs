@@ -156,6 +156,10 @@ impl Watchdog {
             let fault = self.hw_fault(&nic, state.up);
             if matches!(fault, Some(None)) {
                 nic.kick_rx(&state);
+                // The device's error counters clear when read: gathered every period, as the
+                // C driver's watchdog gathers its statistics, they reach `get_stats64`
+                // (missed frames, CRC errors) whether or not anyone asks for a diagnosis.
+                let _ = nic.update_error_counters();
             }
             (state.up, fault)
         };
