@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Small UDP datagrams, and a receiver that leaves them queued for a while.
+"""Small UDP datagrams, a receiver that leaves them queued for a while, and
+a stream of large ones.
 
     datagrams.py send ADDR PORT COUNT
     datagrams.py hold PORT COUNT
+    datagrams.py blast ADDR PORT
 
 send: sends COUNT datagrams of 18 bytes ("rdl-small NNNNNNN\\n") to ADDR:PORT.
 
@@ -13,13 +15,21 @@ socket held for a datagram ("BYTES" of its receive memory, each) and reads
 until every one of the COUNT is either read or known dropped for want of
 room, or none comes for 2 s. Prints "RECEIVED DROPPED", the
 received counted once each.
+
+blast: sends datagrams of 44 segments of 1400 bytes each (UDP GSO: the
+stack makes 44 frames of one send) to ADDR:PORT as fast as the stack takes
+them, until killed; a full queue (ENOBUFS) is not an error.
 """
 
+import errno
 import socket
 import struct
 import sys
 
 SO_MEMINFO = 55
+SOL_UDP = 17
+UDP_SEGMENT = 103
+SEGMENT = 1400
 
 
 def send(addr, port, count):
@@ -52,9 +62,23 @@ def hold(port, count):
         print(len(seen), dropped, flush=True)
 
 
+def blast(addr, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(SOL_UDP, UDP_SEGMENT, SEGMENT)
+        payload = bytes(SEGMENT * 44)
+        while True:
+            try:
+                sock.sendto(payload, (addr, port))
+            except OSError as e:
+                if e.errno != errno.ENOBUFS:
+                    raise
+
+
 def main():
     if sys.argv[1] == "send":
         send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1] == "blast":
+        blast(sys.argv[2], int(sys.argv[3]))
     else:
         hold(int(sys.argv[2]), int(sys.argv[3]))
 
