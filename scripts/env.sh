@@ -104,6 +104,8 @@ rdl_print_env() {
 	echo "KVERSION=$KVER"
 	# For the kernel tree's YNL client (tools/net/ynl/pyynl/cli.py --no-schema).
 	echo "PYTHON=$VENV/bin/python3"
+	# iproute2 $IPROUTE2_VERSION's devlink, first in the guest's PATH.
+	echo "DEVLINK=$DEVLINK"
 	echo "NETDEVSIM_KO=$BUILD/drivers/net/netdevsim/netdevsim.ko"
 	echo "E1000_KO=$BUILD/drivers/net/ethernet/intel/e1000/e1000.ko"
 	echo "NETCONSOLE_KO=$BUILD/drivers/net/netconsole.ko"

@@ -76,3 +76,6 @@ if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
 		"$VENV/bin/pip" install --disable-pip-version-check $want
 	echo "$want" >"$VENV/.stamp"
 fi
+
+# The tests' devlink (iproute2 $IPROUTE2_VERSION), once.
+"$(dirname "$0")/fetch-iproute2.sh" >/dev/null

@@ -192,6 +192,8 @@ while read -r line; do
 		;;
 	esac
 done <"$results"
+# Which devlink the tests ran (the guest's 'devlink -V').
+[ ! -f "$OUT/devlink-version" ] || echo "# $(cat "$OUT/devlink-version")"
 echo "# logs: $OUT"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ] && [ $pass -gt 0 ]

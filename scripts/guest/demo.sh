@@ -9,6 +9,10 @@ set -a
 # shellcheck source=/dev/null
 . "$OUT/env.sh"
 set +a
+# iproute2 of Linux 7.3's devlink, as in the tests.
+# shellcheck source=scripts/guest/devlink.sh
+. "$(dirname "$0")/devlink.sh"
+rdl_guest_devlink >&2 || exit 1
 
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 

@@ -73,6 +73,19 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 dmesg >"$OUT/boot-dmesg.txt"
 : >"$OUT/results"
 
+# Every test runs iproute2 of Linux 7.3's devlink, never the host's: without
+# it, nothing runs.
+# shellcheck source=scripts/guest/devlink.sh
+. "$TOP/scripts/guest/devlink.sh"
+if ! rdl_guest_devlink >"$OUT/devlink-version"; then
+	echo "not ok devlink # $(cat "$OUT/devlink-version")" >>"$OUT/results"
+	tail -n 1 "$OUT/results"
+	echo "done" >"$OUT/status"
+	exit 0
+fi
+devlink -V >"$OUT/devlink-version" 2>&1
+echo "# $(cat "$OUT/devlink-version")"
+
 # Every leak counts, those of the KUnit tests and doctests at boot included.
 KMEMLEAK=/sys/kernel/debug/kmemleak
 # Scanned once, after the tests (below): the automatic scan every ten
