@@ -24,12 +24,6 @@ EV="bus_name=faux dev_name=rdevsim$ID driver_name=faux_driver"
 reporter() { devlink -j health show "$DL" reporter dummy; }
 brk() { echo "$1" >"$H/break_health"; }
 
-ynl_set() {
-	rdevsim_ynl "do" health-reporter-set \
-		"{\"bus-name\":\"faux\",\"dev-name\":\"rdevsim$ID\",$1,
-		  \"health-reporter-name\":\"dummy\"}" >/dev/null
-}
-
 trace_on() {
 	mountpoint -q "$TR" || mount -t tracefs none "$TR"
 	: >"$TR/trace"
@@ -234,8 +228,9 @@ ms_since() {
 test_periods_over_time() {
 	local try before start rc
 	local aborted="devlink_health_recover_aborted: $EV reporter_name=dummy"
-	ynl_set '"health-reporter-graceful-period":2500,"health-reporter-burst-period":500' ||
-		return 1
+	devlink health set "$DL" reporter dummy grace_period 2500 burst_period 500 &&
+		expect '.health[][] | .grace_period == 2500 and .burst_period == 500' \
+			"$(reporter)" || return 1
 	for try in 1 2 3; do
 		# A round that stalled may have left the reporter in error.
 		devlink health recover "$DL" reporter dummy || return 1

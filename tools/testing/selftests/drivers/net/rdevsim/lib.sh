@@ -5,12 +5,13 @@
 
 CFG=/sys/kernel/config/rdevsim
 
-# What every rdevsim test starts with: root, devlink and jq (or a skip), and
-# the YNL client (see rdevsim_ynl).
+# What every rdevsim test starts with: root, devlink and jq (or a skip);
+# 'rdevsim_test_start ynl': and the YNL client (see rdevsim_ynl).
 rdevsim_test_start() {
 	[ "$(id -u)" = 0 ] || { ktap_skip_all "must be root"; exit "$KSFT_SKIP"; }
 	command -v devlink >/dev/null && command -v jq >/dev/null ||
 		{ ktap_skip_all "devlink and jq needed"; exit "$KSFT_SKIP"; }
+	[ "${1:-}" = ynl ] || return 0
 	rdevsim_ynl_start || exit 1
 	trap rdevsim_ynl_stop EXIT
 }
@@ -34,11 +35,12 @@ rdevsim_new() {
 		echo 1 >"$CFG/$1/live"
 }
 
-# The kernel tree's YNL client, for what iproute2 6.1 does not speak (the
-# burst period, dump timestamps), as one process for the whole test: Python
-# takes half a minute to start in the test VM. rdevsim_ynl_start in the
-# test's main shell, then rdevsim_ynl do|dump OPERATION JSON prints the reply
-# (JSON), or the error on standard error and fails.
+# The kernel tree's YNL client, for what devlink does not send or show (dump
+# timestamps in nanoseconds, malformed requests), as one process for the
+# whole test: Python takes half a minute to start in the test VM.
+# rdevsim_ynl_start in the test's main shell, then rdevsim_ynl do|dump
+# OPERATION JSON prints the reply (JSON), or the error on standard error and
+# fails.
 RDEVSIM_LIB_DIR=$(dirname "${BASH_SOURCE[0]}")
 
 rdevsim_ynl_start() {

@@ -51,7 +51,8 @@ test_info() {
 
 test_initial_state() {
 	expect "$R | .state == \"healthy\" and .error == 0 and .recover == 0
-		and .grace_period == 0 and .auto_recover and .auto_dump" "$(reporter)"
+		and .grace_period == 0 and .burst_period == 0 and .auto_recover and .auto_dump" \
+		"$(reporter)"
 }
 
 test_report_recovers() {
@@ -103,11 +104,13 @@ test_no_ops() {
 		fails "$NOTSUP" devlink health $op "$DL" reporter pcie || return 1
 	done
 	fails "$NOTSUP" devlink health set "$DL" reporter pcie grace_period 10 &&
+		fails "$NOTSUP" devlink health set "$DL" reporter pcie burst_period 10 &&
 		fails "$NOTSUP" devlink health set "$DL" reporter pcie auto_recover true &&
 		fails "$NOTSUP" devlink health set "$DL" reporter pcie auto_dump true &&
 		fails "Invalid argument" write '\n' "$DFS/pcie_error" &&
 		expect "$R | .state == \"error\" and .error == 2 and .recover == 0
-			and (has(\"last_dump_date\") | not) and (has(\"grace_period\") | not)" \
+			and (has(\"last_dump_date\") | not) and (has(\"grace_period\") | not)
+			and (has(\"burst_period\") | not)" \
 			"$(devlink -j health show "$DL" reporter pcie)"
 }
 
