@@ -321,6 +321,12 @@ impl ReporterOps for HwReporter {
             return Err(ENODEV);
         }
         let state = nic.state().lock();
+        if state.removing {
+            // Unbound while the recovery waited for the instance lock or the state: the
+            // removal stops the device, which a reset would start again.
+            extack.set_message(c"re1000: the device is gone");
+            return Err(ENODEV);
+        }
         nic.reset(&self.netdev, &state).inspect_err(|_| {
             extack.set_message(c"re1000: the device did not come back from its reset");
         })

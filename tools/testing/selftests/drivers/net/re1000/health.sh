@@ -316,7 +316,7 @@ test_hot_unplug() {
 	hold_recover "$BDF_A" || { release_dump >/dev/null; return 1; }
 	flood
 	qmp '{"execute": "device_del", "arguments": {"id": "nic1"}}' ||
-		{ unflood >/dev/null; let_go_recover >/dev/null; release_dump >/dev/null; return 1; }
+		{ unflood >/dev/null; let_go_recover; release_dump >/dev/null; return 1; }
 	teardown_waits || held_rc=1
 	released_recover_fails || held_rc=1
 	wait_for 20 test ! -e "/sys/bus/pci/devices/$BDF_A"

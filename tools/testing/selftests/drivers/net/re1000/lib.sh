@@ -67,7 +67,7 @@ hold_recover() {
 	RECOVER_PID=$!
 	wait_for 10 reads "$RECOVER_KNOBS/recovering" 1 && return 0
 	ktap_print_msg "the recover of pci/$1 hw never waited in the op"
-	let_go_recover >/dev/null
+	let_go_recover
 	return 1
 }
 
@@ -77,13 +77,14 @@ reads() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 
 # let_go_recover: clears the hold (the knobs are there as long as the
 # devlink instance, which waits for the recover to end), waits for the
-# recover, and prints its exit status and output on one line.
+# recover, and sets RECOVER_END to its exit status and output, on one line.
+# Not in a command substitution: the recover is a child of this shell.
 let_go_recover() {
 	local rc
 	echo 0 >"$RECOVER_KNOBS/recover_hold" 2>/dev/null
 	wait "$RECOVER_PID"
 	rc=$?
-	echo "$rc $(tr '\n' ' ' <"$RECOVER_OUT")"
+	RECOVER_END="$rc $(tr '\n' ' ' <"$RECOVER_OUT")"
 	rm -f "$RECOVER_OUT"
 }
 
@@ -105,10 +106,9 @@ teardown_waits() {
 # removed, ends with the driver's answer to that (ENODEV and its message)
 # rather than resetting a device on its way out.
 released_recover_fails() {
-	local end
-	end=$(let_go_recover)
-	case $end in "1 "*"re1000: the device is gone"*"No such device"*) return 0 ;; esac
-	ktap_print_msg "the held recover ended: ${end:-no answer}"
+	let_go_recover
+	case $RECOVER_END in "1 "*"re1000: the device is gone"*"No such device"*) return 0 ;; esac
+	ktap_print_msg "the held recover ended: $RECOVER_END"
 	return 1
 }
 
@@ -158,8 +158,8 @@ unflood() {
 	sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 \2/p' "$FLOOD_LOG"
 }
 
-# The counter $2 (rx_packets ...) of eth0 in namespace $1.
-counter() { ip -n "$1" -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
+# The counter $2 (rx_packets, rx_missed_errors ...) of eth0 in namespace $1.
+counter() { ip -n "$1" -s -s -j link show eth0 | jq ".[0].stats64.${2%%_*}.${2#*_}"; }
 
 # Bytes that the byte queue limits count in flight on the interface with MAC
 # $1, in whichever namespace it is; nothing if there is no such interface.
