@@ -21,21 +21,15 @@ if [ -f "$R/.rdl-iproute2" ] && [ -x "$DEVLINK" ]; then
 	exit 0
 fi
 
-mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$CACHE/logs"
-kr=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -r "$kr" ] || die "$kr missing: install debian-archive-keyring"
-mirror=$(rdl_debian_mirror)
-echo "deb [signed-by=$kr] $mirror $SUITE main" >"$A/sources.list"
-aptp=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts=/dev/null
-	-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache"
-	-o Dir::State::Status=/var/lib/dpkg/status)
+mkdir -p "$CACHE/logs"
+rdl_apt_state "$A" "$SUITE"
 log "downloading iproute2 $IPROUTE2_VERSION from $SUITE"
-quiet "apt-get update ($SUITE)" "$CACHE/logs/apt-sid-update.log" apt-get "${aptp[@]}" update
+quiet "apt-get update ($SUITE)" "$CACHE/logs/apt-sid-update.log" apt-get "${APT_OPTS[@]}" update
 # The Debian revision of $IPROUTE2_VERSION that the suite carries.
-dver=$(apt-cache "${aptp[@]}" madison iproute2 | awk -F' *[|] *' -v v="$IPROUTE2_VERSION" \
+dver=$(apt-cache "${APT_OPTS[@]}" madison iproute2 | awk -F' *[|] *' -v v="$IPROUTE2_VERSION" \
 	'index($2, v "-") == 1 { print $2; exit }')
 [ -n "$dver" ] || die "$SUITE no longer carries iproute2 $IPROUTE2_VERSION" \
-	"($(apt-cache "${aptp[@]}" madison iproute2 | awk -F' *[|] *' '{ print $2 }' | xargs))"
+	"($(apt-cache "${APT_OPTS[@]}" madison iproute2 | awk -F' *[|] *' '{ print $2 }' | xargs))"
 
 rm -rf "$R" "$R.tmp"
 mkdir -p "$R.tmp/debs" "$R.tmp/bin"
@@ -44,7 +38,7 @@ for p in $PKGS; do
 	if [ "$p" = iproute2 ]; then want+=("iproute2=$dver"); else want+=("$p"); fi
 done
 (cd "$R.tmp/debs" && quiet "apt-get download ${want[*]}" "$CACHE/logs/apt-sid-download.log" \
-	apt-get "${aptp[@]}" download "${want[@]}")
+	apt-get "${APT_OPTS[@]}" download "${want[@]}")
 for deb in "$R.tmp"/debs/*.deb; do
 	dpkg-deb -x "$deb" "$R.tmp"
 done

@@ -13,18 +13,13 @@ PKG=linux-source-$KSERIES
 
 deb=$(ls "$CACHE"/src/"${PKG}"_*.deb 2>/dev/null | sort -V | tail -n 1 || true)
 if [ -z "$deb" ]; then
-	mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$CACHE/src"
-	kr=/usr/share/keyrings/debian-archive-keyring.gpg
-	[ -r "$kr" ] || die "$kr missing: install debian-archive-keyring"
-	mirror=$(rdl_debian_mirror)
-	echo "deb [signed-by=$kr] $mirror $SUITE main" >"$A/sources.list"
-	aptp=(-o Dir::Etc::SourceList="$A/sources.list" -o Dir::Etc::SourceParts=/dev/null
-		-o Dir::State::Lists="$A/lists" -o Dir::Cache="$A/cache"
-		-o Dir::State::Status=/var/lib/dpkg/status)
+	mkdir -p "$CACHE/src"
+	rdl_apt_state "$A" "$SUITE"
 	log "downloading $PKG from $SUITE"
-	quiet "apt-get update ($SUITE)" "$CACHE/logs/apt-src-update.log" apt-get "${aptp[@]}" update
+	quiet "apt-get update ($SUITE)" "$CACHE/logs/apt-src-update.log" \
+		apt-get "${APT_OPTS[@]}" update
 	(cd "$CACHE/src" && quiet "apt-get download $PKG" "$CACHE/logs/apt-src-download.log" \
-		apt-get "${aptp[@]}" download "$PKG")
+		apt-get "${APT_OPTS[@]}" download "$PKG")
 	deb=$(ls "$CACHE"/src/"${PKG}"_*.deb | sort -V | tail -n 1)
 fi
 

@@ -64,3 +64,17 @@ rdl_debian_mirror() {
 	[ -n "$m" ] || die "no Debian mirror found in the apt configuration"
 	echo "$m"
 }
+
+# rdl_apt_state DIR SUITE: a private apt state in DIR whose only source is
+# SUITE on this machine's mirror, the system's apt configuration left alone;
+# sets APT_OPTS to the apt-get/apt-cache options that use it.
+rdl_apt_state() {
+	local kr=/usr/share/keyrings/debian-archive-keyring.gpg mirror
+	[ -r "$kr" ] || die "$kr missing: install debian-archive-keyring"
+	mirror=$(rdl_debian_mirror)
+	mkdir -p "$1/lists/partial" "$1/cache/archives/partial"
+	echo "deb [signed-by=$kr] $mirror $2 main" >"$1/sources.list"
+	APT_OPTS=(-o Dir::Etc::SourceList="$1/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		-o Dir::State::Lists="$1/lists" -o Dir::Cache="$1/cache"
+		-o Dir::State::Status=/var/lib/dpkg/status)
+}
