@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Runs inside the VM: every selftest of ours (or those matching T), the
 # kselftest way, one after the other, with the kernel log checked for splats
-# after each, then a kmemleak scan. Results go to $OUT for the host:
+# and the modules checked for any a test left loaded after each, then a
+# kmemleak scan. Results go to $OUT for the host:
 #   results     one line per test: "<ok|not ok|skip> <name>[ # reason]"
 #   logs/       each test's output
 #   dmesg.txt   the whole kernel log
@@ -102,6 +103,9 @@ uptime_s() { cut -d. -f1 /proc/uptime; }
 
 mark() { echo "rdl-test: $*" >/dev/kmsg; }
 
+# The loaded modules, the last loaded first (a module before those it uses).
+loaded() { cut -d' ' -f1 /proc/modules; }
+
 # Kernel log since the last "rdl-test: begin" marker.
 log_since_begin() {
 	dmesg | awk '/rdl-test: begin /{buf=""; next} {buf=buf $0 "\n"} END{printf "%s", buf}'
@@ -169,6 +173,7 @@ for t in $(tests); do
 	fi
 	[ "$timeout" -le "$left" ] || timeout=$left
 	echo "# selftests: $t"
+	mods=$(loaded)
 	mark "begin $t"
 	logf=$OUT/logs/$(echo "$t" | tr / _).log
 	mkdir -p "$OUT/logs"
@@ -179,11 +184,18 @@ for t in $(tests); do
 	# What each test costs of the VM's time budget.
 	echo "# $t: $((SECONDS - t0)) s"
 	splat=$(log_since_begin | "$TOP/scripts/splat.sh" | head -n 1)
+	# A module the test loaded and left loaded fails it (a test cleans up
+	# after itself, on failure too); it is unloaded here, so that the next
+	# test starts as this one did.
+	leftover=$(loaded | grep -vxF -f <(echo "$mods") | xargs)
+	for m in $leftover; do rmmod "$m" 2>/dev/null; done
 	if [ "$rc" = hung ]; then
 		echo "not ok $t # hung: still there ${REAP_S} s after its timeout ($timeout s)" \
 			"and SIGKILL ${KILL_AFTER} s later, stacks in its log" >>"$OUT/results"
 	elif [ -n "$splat" ]; then
 		echo "not ok $t # kernel splat: $splat" >>"$OUT/results"
+	elif [ -n "$leftover" ]; then
+		echo "not ok $t # left loaded: $leftover" >>"$OUT/results"
 	elif [ "$rc" = 0 ]; then
 		# A test that passes with skipped cases has skipped.
 		skipped=$(grep -m1 -E '^(ok [0-9]+ .*# SKIP|1\.\.0 # SKIP)' "$logf")
