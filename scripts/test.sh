@@ -26,6 +26,8 @@ case $T in *rkasan_oob*) export RDL_KASAN_PROOF=m ;; esac
 rm -rf "$OUT"
 mkdir -p "$OUT"
 rdl_print_env >"$OUT/env.sh"
+# The guest's Python, unpacked into a tmpfs there (scripts/guest/python.sh).
+"$TOP/scripts/guest-python.sh" "$OUT/python.tar"
 # What a test takes from the make command line (make fuzz: scripts/fuzz.sh).
 for v in FUZZ_N FUZZ_SEED FUZZ_ARGS RDL_TEST_TIMEOUT; do
 	if [ -n "${!v:-}" ]; then printf "%s=%q\n" "$v" "${!v}"; fi
@@ -194,6 +196,7 @@ while read -r line; do
 done <"$results"
 # Which devlink the tests ran (the guest's 'devlink -V').
 [ ! -f "$OUT/devlink-version" ] || echo "# $(cat "$OUT/devlink-version")"
+[ ! -s "$OUT/python-version" ] || echo "# $(cat "$OUT/python-version"), from a tmpfs"
 echo "# logs: $OUT"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail = 0 ] && [ $pass -gt 0 ]

@@ -85,7 +85,17 @@ if ! rdl_guest_devlink >"$OUT/devlink-version"; then
 	exit 0
 fi
 devlink -V >"$OUT/devlink-version" 2>&1
-echo "# $(cat "$OUT/devlink-version")"
+# And Python from a tmpfs (see there why): the tests' python3 and PYTHON.
+# shellcheck source=scripts/guest/python.sh
+. "$TOP/scripts/guest/python.sh"
+if ! rdl_guest_python "$OUT/python.tar" >"$OUT/python-version" 2>&1; then
+	echo "not ok python # $(cat "$OUT/python-version")" >>"$OUT/results"
+	tail -n 1 "$OUT/results"
+	echo "done" >"$OUT/status"
+	exit 0
+fi
+python3 -V >"$OUT/python-version" 2>&1
+echo "# $(cat "$OUT/devlink-version"); $(cat "$OUT/python-version"), from a tmpfs"
 
 # Every leak counts, those of the KUnit tests and doctests at boot included.
 KMEMLEAK=/sys/kernel/debug/kmemleak
