@@ -32,7 +32,9 @@ email=$(git -C "$TOP" config user.email || echo "rust-devlink@localhost")
 export GIT_AUTHOR_NAME=$name GIT_AUTHOR_EMAIL=$email
 export GIT_COMMITTER_NAME=$name GIT_COMMITTER_EMAIL=$email
 
-# The version of the series on the list (v1 was posted as one series).
+# The version of a series on the list (v1 of the first two was posted as one
+# series), unless series/NAME/reroll says otherwise (1: never posted); the
+# subject prefix is PATCH, or the tree (net, net-next) of series/NAME/tree.
 REROLL=2
 heads=$("$TOP/scripts/series.sh" commits "$repo" "$base")
 rm -rf "$dest"
@@ -43,8 +45,12 @@ from=$base
 while read -r name head; do
 	out=$dest/$name
 	mkdir -p "$out"
-	git --git-dir="$repo" format-patch -q --cover-letter --reroll-count="$REROLL" \
-		--base="$from" -o "$out" "$from..$head"
+	reroll=$(cat "$TOP/series/$name/reroll" 2>/dev/null || echo "$REROLL")
+	tree=$(cat "$TOP/series/$name/tree" 2>/dev/null || true)
+	version=()
+	[ "$reroll" = 1 ] || version=(--reroll-count="$reroll")
+	git --git-dir="$repo" format-patch -q --cover-letter "${version[@]}" \
+		--subject-prefix="PATCH${tree:+ $tree}" --base="$from" -o "$out" "$from..$head"
 	# Fill in the cover letter from series/NAME/cover-letter.
 	cover=$(ls "$out"/*0000-cover-letter.patch)
 	letter=$TOP/series/$name/cover-letter

@@ -3,8 +3,9 @@
 # The in-tree part as patch series. Each directory series/N-name/ is one
 # series, posted on its own and applied in name order, each on top of the
 # ones before it; its cover-letter has the subject line, a blank line and the
-# text of its cover letter. Each directory series/N-name/NNNN-slug/ is one
-# patch of it:
+# text of its cover letter; 'tree' (net, net-next) and 'reroll' (its
+# version, when not 2) are optional (patches.sh). Each directory
+# series/N-name/NNNN-slug/ is one patch of it:
 #   message   the commit message (subject line, blank line, body)
 #   files     paths of files this patch adds, taken whole from the repository;
 #             a line "SOURCE PATH" takes the file at SOURCE of the repository
