@@ -8,7 +8,7 @@
 #   make env             where the tree, the build and the modules are
 #   make patches [PATCH_DIR=dir]   the in-tree part as a patch series
 #   make patches-check   every patch of the series builds, warning-free
-#   make check           rustfmt, clippy, checkpatch, shellcheck, rustdoc, htmldocs
+#   make check           rustfmt, clippy, checkpatch, shellcheck, ruff, rustdoc, htmldocs
 #
 # KDIR=/path/to/linux uses that kernel tree instead of Debian's linux-source.
 # KCC=gcc builds the kernel with gcc (no KASAN) instead of clang.

@@ -7,7 +7,7 @@
 #  - our modules build warning-free with W=1 and CLIPPY=1
 #  - what must not compile does not (scripts/build-fail/)
 #  - checkpatch.pl on C, headers, scripts and the generated patch series
-#  - shellcheck (warnings and errors) on scripts
+#  - shellcheck (warnings and errors) on scripts, ruff on Python
 #  - rustdoc of the kernel crate: intra-doc and srctree/ links resolve
 #  - the networking docs with ours, as 'make htmldocs SPHINXDIRS=networking'
 #    builds them, warning-free
@@ -75,6 +75,16 @@ rm -rf "$pd"
 step "shellcheck"
 scripts=$(git ls-files '*.sh' 'scripts/*' | grep -v -E '\.(c|py|rs)$' | sort -u)
 if shellcheck -S warning -x -e SC1090,SC1091 $scripts; then ok; else bad; fi
+
+# Python as NIPA reads the selftests': ruff's pyflakes and pycodestyle rules,
+# with the kernel's line length.
+step "ruff"
+py=$(git ls-files '*.py')
+if [ -z "$py" ] || ruff check -q --no-cache --line-length 100 --select E,F,W $py; then
+	ok
+else
+	bad
+fi
 
 # The kernel crate's documentation, where broken intra-doc links show.
 step "rustdoc"

@@ -19,6 +19,8 @@ PYYAML_VERSION=6.0.2
 SPHINX_VERSION=9.0.4
 ALABASTER_VERSION=1.0.0
 DOCUTILS_VERSION=0.22.4
+# The Python linter of make check.
+RUFF_VERSION=0.14.0
 # The tests' devlink: iproute2 of Linux 7.3's time, Debian sid's, in the cache
 # with its own loader and libraries (fetch-iproute2.sh); DEVLINK runs it.
 IPROUTE2_VERSION=7.3.0

@@ -60,6 +60,7 @@ fi
 
 want="libclang==$LIBCLANG_VERSION virtme-ng==$VIRTME_NG_VERSION PyYAML==$PYYAML_VERSION"
 want="$want Sphinx==$SPHINX_VERSION alabaster==$ALABASTER_VERSION docutils==$DOCUTILS_VERSION"
+want="$want ruff==$RUFF_VERSION"
 if [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]; then
 	log "python venv: $want"
 	# A working venv gets the new pins installed into it rather than being
