@@ -20,8 +20,8 @@ SPLATS=(
 	'suspicious RCU usage' 'sleeping function called from invalid context'
 	'scheduling while atomic' 'unreferenced object' 'ODEBUG:' 'refcount_t:'
 	'list_add corruption' 'list_del corruption' 'blocked for more than'
-	'self-detected stall' 'detected stalls' 'Bad page state' ': DMA-API: '
-	'DMA-API: debugging out of memory'
+	'self-detected stall' 'detected stalls' 'Bad page state'
+	'DMA-API: [^ ]+ [^ ]+: ' 'DMA-API: debugging out of memory'
 	'unregister_netdevice: waiting for' 'stalled pool shutdown'
 )
 PATTERN="(^|[^a-zA-Z])($(IFS='|'; echo "${SPLATS[*]}"))"
