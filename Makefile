@@ -16,7 +16,7 @@
 SHELL := /bin/bash
 export KDIR T KCC FUZZ_N FUZZ_SEED FUZZ_ARGS
 
-.PHONY: all setup prepare kernel modules test demo bench fuzz env patches patches-check check clean
+.PHONY: all setup prepare kernel modules test demo bench fuzz probe-walk env patches patches-check check clean
 
 all: modules
 
@@ -43,6 +43,9 @@ bench:
 
 fuzz:
 	@scripts/fuzz.sh
+
+probe-walk:
+	@scripts/probe-walk.sh
 
 env:
 	@scripts/env.sh

@@ -29,7 +29,7 @@ rdl_print_env >"$OUT/env.sh"
 # The guest's Python, unpacked into a tmpfs there (scripts/guest/python.sh).
 "$TOP/scripts/guest-python.sh" "$OUT/python.tar"
 # What a test takes from the make command line (make fuzz: scripts/fuzz.sh).
-for v in FUZZ_N FUZZ_SEED FUZZ_ARGS RDL_TEST_TIMEOUT; do
+for v in FUZZ_N FUZZ_SEED FUZZ_ARGS PROBE_STRIDE RDL_TEST_TIMEOUT; do
 	if [ -n "${!v:-}" ]; then printf "%s=%q\n" "$v" "${!v}"; fi
 done >>"$OUT/env.sh"
 
