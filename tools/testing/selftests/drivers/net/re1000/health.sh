@@ -72,8 +72,7 @@ mon_off() {
 test_load() {
 	insmod "${RE1000_KO:?}" || return 1
 	wait_for 5 has_if $MAC_A && wait_for 5 has_if $MAC_B || return 1
-	BDF_A=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
-	BDF_B=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_B)/device")")
+	BDF_A=$(pci_addr $MAC_A) && BDF_B=$(pci_addr $MAC_B) || return 1
 	expect "[.dev | keys[]] | index(\"pci/$BDF_A\") != null and
 		index(\"pci/$BDF_B\") != null" "$(devlink -j dev show)"
 }
@@ -335,7 +334,7 @@ test_hot_unplug() {
 		ktap_print_msg "not probed again: $(dmesg | tail -n 5)"
 		return 1
 	fi
-	BDF_A=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
+	BDF_A=$(pci_addr $MAC_A) || return 1
 	expect '.state == "healthy" and .error == 0' "$(reporter pci/$BDF_A hw)" &&
 		place $MAC_A $NS_A $IP_A && pings 10 && [ $held_rc = 0 ]
 }

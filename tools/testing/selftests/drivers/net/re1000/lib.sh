@@ -219,6 +219,25 @@ reporter() { devlink -j health show "$1" reporter "$2" | jq ".health[][0]"; }
 # The recoveries of reporter $2 of $1 reached $3.
 recovered() { [ "$(reporter "$1" "$2" | jq .recover)" -ge "$3" ]; }
 
+# pci_addr MAC: the PCI address of the NIC with this MAC bound to re1000,
+# found through the driver's devices: udev renames a new interface some
+# seconds after it appears, and a path through /sys/class/net/NAME may be
+# gone by the time it is read. Waits up to 5 s for it.
+pci_addr() {
+	local a end=$((SECONDS + 5))
+	while :; do
+		for a in /sys/bus/pci/drivers/re1000/*/net/*/address; do
+			if [ "$(cat "$a" 2>/dev/null)" = "$1" ]; then
+				a=${a%/net/*}
+				echo "${a##*/}"
+				return 0
+			fi
+		done
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+
 # The PCI address of eth0 in namespace $1.
 bdf_of() { basename "$(ip netns exec "$1" readlink -f /sys/class/net/eth0/device)"; }
 

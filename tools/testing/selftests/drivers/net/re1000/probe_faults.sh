@@ -93,7 +93,7 @@ test_setup() {
 	local knob f text
 	insmod "${RE1000_KO:?}" || return 1
 	wait_for 5 has_if $MAC_A || return 1
-	BDF=$(basename "$(readlink -f "/sys/class/net/$(ifname $MAC_A)/device")")
+	BDF=$(pci_addr $MAC_A) || { ktap_print_msg "no re1000 NIC with $MAC_A"; return 1; }
 	text=$(module_text) || { ktap_print_msg "no text of re1000 in /proc/kallsyms"; return 1; }
 	for f in $FS $FP; do
 		for knob in $KNOBS $([ $f = $FP ] && echo min-order); do
