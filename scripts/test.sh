@@ -7,7 +7,9 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 T=${T:-}
-OUT=${OUT:-$TOP/out/test}
+# Absolute: the guest's tests run in their own folders (health.sh hands
+# QMP commands to the host through files in OUT).
+OUT=$(realpath -m "${OUT:-$TOP/out/test}")
 
 # Our KUnit suites, expected in the boot log by name (with those that
 # rust/ declares with kunit_tests), and the fewest Rust doctests that may
